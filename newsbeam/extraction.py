@@ -1,0 +1,207 @@
+"""From a RawDocument to an Article: clean text and metadata (trafilatura for HTML pages).
+
+Pure functions plus a small ``Extractor`` that holds what is costly to make (the language
+identifier), so a DoFn builds one in ``setup()`` and tests use it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+
+from newsbeam.text import clean_text, stable_id, text_fingerprint, word_count
+from newsbeam.transforms.records import (
+    KIND_FRAGMENT,
+    KIND_HTML,
+    UTC,
+    Article,
+    RawDocument,
+)
+from newsbeam.urls import canonicalize_url, host_of
+
+LOGGER = logging.getLogger(__name__)
+
+# Language identification on more text buys nothing and costs linearly.
+LANGID_CHARS = 3000
+# Below this, language identification guesses; leave the language unknown instead.
+LANGID_MIN_CHARS = 40
+
+_BLOCK_TAGS = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote pre tr table section article header "
+    "footer aside figure figcaption dd dt dl hr address main nav".split()
+)
+_DROP_TAGS = ("script", "style", "noscript", "iframe", "form", "svg", "button", "object", "embed", "template")
+# WordPress and FeedBurner append these to full-text feed entries.
+_FEED_BOILERPLATE = re.compile(
+    r"^(the post .{1,300} appeared first on .{1,200}|continue reading.{0,40}|read more.{0,40}|"
+    r"submitted by .{1,100}|\[link\]\s*\[comments\])$",
+    re.I,
+)
+
+
+class ExtractionError(Exception):
+    """The document yielded no usable article; ``error_type`` names why."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def fragment_text(html: str) -> str:
+    """Text of an HTML fragment (a feed entry's body), one paragraph per block element."""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    for bad in root.iter(*_DROP_TAGS):
+        bad.drop_tree()
+    parts: list[str] = []
+    for event, el in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el.text and tag:
+                parts.append(el.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el.tail and el is not root:
+                parts.append(el.tail)
+    lines = [ln for ln in clean_text("".join(parts)).split("\n")]
+    while lines and (not lines[-1].strip() or _FEED_BOILERPLATE.match(lines[-1].strip())):
+        lines.pop()
+    return "\n".join(lines).replace("\n\n", "\n").strip()
+
+
+def _page_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+# Full timestamps that pages publish beside the day trafilatura reports.
+_META_TIMESTAMP = re.compile(
+    r"""(?:article:published_time|og:published_time|"datePublished")["']?\s*(?:content=|:)\s*["']"""
+    r"""(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))""",
+    re.I,
+)
+HEAD_BYTES = 200_000
+
+
+def page_timestamp(html: str) -> dt.datetime | None:
+    """The publication timestamp in a page's meta tags or JSON-LD, if it gives a time zone."""
+    match = _META_TIMESTAMP.search(html[:HEAD_BYTES])
+    if not match:
+        return None
+    try:
+        return dt.datetime.fromisoformat(match.group(1).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def choose_published(page: dt.datetime | None, hint: dt.datetime | None) -> dt.datetime | None:
+    """The page's date wins; the container's timestamp is kept when the page has none,
+    or when it falls on the page's date (it is more precise than a day)."""
+    if page is None:
+        return hint
+    if hint is not None and hint.date() == page.date():
+        return hint
+    return page
+
+
+def _strip_leading_title(text: str, title: str | None) -> str:
+    if not title:
+        return text
+    first, _, rest = text.partition("\n")
+    return rest.strip() if first.strip() == title.strip() else text
+
+
+def _local_source(path: str) -> str | None:
+    if "://" in path:
+        return None
+    # A local file without a URL is labelled by its folder ("seeds", "exports", ...).
+    return os.path.basename(os.path.dirname(path.split("#")[0])) or None
+
+
+class Extractor:
+    """Extract Articles from RawDocuments. Build once per worker: it loads a language model."""
+
+    def __init__(self, min_words: int):
+        self.min_words = min_words
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        self._langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+
+    def language(self, text: str) -> str | None:
+        sample = text[:LANGID_CHARS]
+        if len(sample) < LANGID_MIN_CHARS:
+            return None
+        return self._langid.classify(sample)[0]
+
+    def extract(self, doc: RawDocument) -> Article:
+        """Raises ``ExtractionError`` when no article comes out of the document."""
+        meta_title = meta_author = meta_site = meta_url = meta_lang = None
+        page_date = None
+        if doc.kind == KIND_HTML:
+            import trafilatura
+
+            result = trafilatura.bare_extraction(
+                doc.body,
+                url=doc.final_url or doc.url,
+                with_metadata=True,
+                include_comments=False,
+                include_tables=True,
+                deduplicate=False,
+            )
+            if result is None or not (result.text or "").strip():
+                raise ExtractionError("EmptyExtraction", "trafilatura found no article text in the page")
+            text = clean_text(result.text)
+            meta_title, meta_author, meta_site = result.title, result.author, result.sitename
+            meta_url, meta_lang = result.url, result.language
+            page_date = _page_date(result.date)
+            stamp = page_timestamp(doc.body) if page_date else None
+            if stamp is not None and stamp.date() == page_date.date():
+                page_date = stamp
+        elif doc.kind == KIND_FRAGMENT:
+            text = fragment_text(doc.body)
+        else:
+            text = clean_text(doc.body)
+
+        title = clean_text(meta_title or doc.title_hint or "") or None
+        text = _strip_leading_title(text, title)
+        words = word_count(text)
+        if words == 0:
+            raise ExtractionError("EmptyExtraction", "the document holds no text")
+        if words < self.min_words:
+            raise ExtractionError(
+                "TooShort", f"{words} words is below read.min_words={self.min_words}"
+            )
+        url = doc.final_url or doc.url or meta_url
+        canonical = doc.canonical_url or canonicalize_url(url)
+        fingerprint = text_fingerprint(text)
+        article_id = stable_id("url", canonical) if canonical else stable_id("text", fingerprint)
+        source = doc.source or meta_site or host_of(canonical) or _local_source(doc.input)
+        return Article(
+            article_id=article_id,
+            url=url,
+            canonical_url=canonical,
+            source=clean_text(source) if source else None,
+            title=title,
+            author=clean_text(meta_author or doc.author_hint or "") or None,
+            published_at=choose_published(page_date, doc.published_hint),
+            fetched_at=doc.fetched_at,
+            language=doc.language_hint or meta_lang or self.language(text),
+            text=text,
+            word_count=words,
+            text_fingerprint=fingerprint,
+            input=doc.input,
+        )

@@ -1,0 +1,97 @@
+"""The batch pipeline: inputs and feeds to tagged, partitioned Parquet, committed once.
+
+``build_pipeline`` only assembles transforms; every per-element step lives in
+``newsbeam.transforms``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+import apache_beam as beam
+
+from newsbeam import storage
+from newsbeam.pipelines.config import ResolvedConfig
+from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
+from newsbeam.transforms.extract import ExtractArticles
+from newsbeam.transforms.fetch import FetchArticles
+from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
+from newsbeam.transforms.tag import TagArticles
+from newsbeam.transforms.write import ARTICLES, ERRORS, CommitRun, WriteShards
+
+LOGGER = logging.getLogger(__name__)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable by time, unique across concurrent launches: ``20261122T003100Z-1a2b3c``."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _count(label: str, pcoll):
+    return (
+        pcoll
+        | f"Count{label}" >> beam.combiners.Count.Globally()
+        | f"Name{label}" >> beam.Map(lambda n, name=label: (name, n))
+    )
+
+
+def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
+    """Add the whole batch job to ``p``."""
+    output = storage.absolute(cfg.output_path)
+    state = storage.absolute(cfg.state_path)
+    out_cfg = cfg.output
+
+    # Feed files on disk are read like any input (their content says they are feeds).
+    local_feeds = [(f.url, f.source) for f in cfg.feeds if storage.is_local(f.url)]
+    specs = p | "InputGlobs" >> beam.Create([(i.path, i.source) for i in cfg.inputs] + local_feeds)
+    matched = specs | "MatchInputs" >> MatchInputs()
+    read = (
+        matched.files
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "ReadInputs" >> ReadLocalInputs(cfg.read.max_file_bytes)
+    )
+    feed_items = read.feed_items
+    fetched = (
+        feed_items
+        | "SpreadItems" >> beam.Reshuffle()
+        | "FetchArticles" >> FetchArticles(cfg.read.min_words)
+    )
+    documents = (read.documents, fetched["documents"]) | "AllDocuments" >> beam.Flatten()
+    extracted = documents | "ExtractArticles" >> ExtractArticles(cfg.read.min_words)
+    tagged = extracted.articles | "TagArticles" >> TagArticles(
+        cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims]
+    )
+    written = tagged.tagged | "WriteArticles" >> WriteShards(
+        ARTICLES, output, run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file
+    )
+    failures = (
+        matched[FAILED],
+        read[FAILED],
+        fetched[FAILED],
+        extracted[FAILED],
+        tagged[FAILED],
+    ) | "AllFailures" >> beam.Flatten()
+    error_shards = failures | "WriteErrors" >> WriteShards(
+        ERRORS, output, run_id, [], out_cfg.compression, out_cfg.max_rows_per_file
+    )
+    deduped = written.keys | "Dedup" >> Dedup(p | "LoadSeen" >> LoadSeen(state))
+    counts = (
+        _count("FilesMatched", matched.files),
+        _count("DocumentsRead", read.documents),
+        _count("FeedItems", feed_items),
+        _count("Extracted", extracted.articles),
+        _count("Tagged", tagged.tagged),
+    ) | "AllCounts" >> beam.Flatten()
+    shards = (written.shards, error_shards.shards) | "AllShards" >> beam.Flatten()
+    summary_base = {
+        "config": cfg.source_file,
+        "inputs": [i.path for i in cfg.inputs],
+        "feeds": [f.url for f in cfg.feeds],
+        "partition_by": list(out_cfg.partition_by),
+    }
+    _ = (shards, deduped["winners"], deduped[LOSERS], counts) | "CommitRun" >> CommitRun(
+        output, state, run_id, summary_base
+    )

@@ -1,0 +1,239 @@
+"""The ``newsbeam`` command line: ``run`` (batch pipeline) and ``tag`` (tagging only).
+
+Flags newsbeam does not know are Beam's (``--runner``, ``--direct_num_workers``, ...) and
+go to ``PipelineOptions`` unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+
+LOGGER = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"newsbeam: {message}", file=sys.stderr)
+    return code
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam run",
+        description="Read inputs and feeds, extract, tag and write partitioned Parquet. "
+        "Unknown flags are passed to Beam (e.g. --runner, --direct_num_workers).",
+    )
+    parser.add_argument("--config", help="YAML config (default: the packaged default.yaml)")
+    parser.add_argument("--input", action="append", dest="inputs", metavar="GLOB", help="local/object-store glob; repeatable; replaces the config's inputs")
+    parser.add_argument("--feed", action="append", dest="feeds", metavar="PATH_OR_URL", help="feed file or URL; repeatable; replaces the config's feeds")
+    parser.add_argument("--output", help="output directory or URI (overrides output.path)")
+    parser.add_argument("--state", help="state directory or URI (default <output>/_state)")
+    parser.add_argument("--allow-private-network", action="store_true", help="allow article URLs on private/loopback addresses")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    return parser
+
+
+def _check_writable(output: str) -> str | None:
+    """An error message if a local output directory cannot be written, else None."""
+    if "://" in output:
+        return None
+    try:
+        os.makedirs(output, exist_ok=True)
+        probe = os.path.join(output, f".newsbeam-probe-{uuid.uuid4().hex[:8]}")
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        return f"output {output} is not writable: {exc.strerror or exc}"
+    return None
+
+
+def _warn_empty_globs(cfg) -> None:
+    import glob
+
+    for spec in cfg.inputs:
+        if "://" not in spec.path and not os.path.isdir(spec.path) and next(glob.iglob(spec.path, recursive=True), None) is None:
+            print(f"newsbeam: warning: input {spec.path} matches no file", file=sys.stderr)
+
+
+def format_summary(manifest: dict) -> str:
+    counts = manifest.get("counts", {})
+    written = manifest.get("written", {})
+    skipped = manifest.get("skipped", {})
+    lines = [
+        f"run {manifest['run_id']}:",
+        f"  read       {counts.get('FilesMatched', 0)} files -> {counts.get('DocumentsRead', 0)} documents + {counts.get('FeedItems', 0)} feed entries",
+        f"  extracted  {counts.get('Extracted', 0)} articles",
+        f"  tagged     {counts.get('Tagged', 0)} articles",
+        f"  written    {written.get('articles', 0)} articles, {written.get('errors', 0)} error rows, {written.get('files', 0)} files",
+        f"  skipped    {skipped.get('duplicate_in_run', 0)} duplicates in this run, {skipped.get('already_stored', 0)} already stored",
+    ]
+    failed = manifest.get("failed", {})
+    if failed:
+        lines.append("  failed     " + "; ".join(
+            f"{stage}: " + ", ".join(f"{t} {n}" for t, n in types.items()) for stage, types in failed.items()
+        ))
+    return "\n".join(lines)
+
+
+def cmd_run(argv: list[str]) -> int:
+    from newsbeam import storage
+    from newsbeam.pipelines.config import ConfigError, load_config
+
+    args, beam_args = _run_parser().parse_known_args(argv)
+    overrides = {
+        "inputs": args.inputs,
+        "feeds": args.feeds,
+        "output": args.output,
+        "state": args.state,
+        "allow_private_network": args.allow_private_network,
+    }
+    try:
+        cfg = load_config(args.config, overrides)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    if not cfg.inputs and not cfg.feeds:
+        return _fail("nothing to read: give --input or --feed, or inputs/feeds in the config", EXIT_CONFIG)
+    output = storage.absolute(cfg.output_path)
+    problem = _check_writable(output)
+    if problem:
+        return _fail(problem, EXIT_FAILED)
+    _warn_empty_globs(cfg)
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from newsbeam.pipelines.batch import build_pipeline, new_run_id
+
+    options = PipelineOptions(beam_args)
+    if not options.view_as(StandardOptions).runner:
+        options.view_as(StandardOptions).runner = "DirectRunner"
+    run_id = new_run_id()
+    started = time.monotonic()
+    print(f"newsbeam: run {run_id} -> {output}", file=sys.stderr)
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, cfg, run_id)
+    result = pipeline.run()
+    state = result.wait_until_finish()
+    if str(state) not in ("DONE", "PipelineState.DONE"):
+        return _fail(f"pipeline ended in state {state}", EXIT_FAILED)
+    manifest_path = storage.join(output, "_runs", f"{run_id}.json")
+    try:
+        manifest = storage.read_json(manifest_path)
+    except Exception as exc:  # noqa: BLE001 - the pipeline finished but did not commit
+        return _fail(f"run finished without a manifest at {manifest_path}: {exc}", EXIT_FAILED)
+    print(format_summary(manifest))
+    print(f"  took       {time.monotonic() - started:.1f} s")
+    print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {manifest_path})")
+    sql = (
+        "SELECT published_date, event_type, count(*) AS articles "
+        f"FROM read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    print(f"query (DuckDB): {sql}")
+    print(f"  from Python:  python -c \"import duckdb; duckdb.sql(\\\"{sql}\\\").show()\"")
+    return EXIT_OK
+
+
+def cmd_tag(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam tag",
+        description="Tag JSON Lines rows {id, text, title?, targets?} with the pipeline's tagger.",
+    )
+    parser.add_argument("input", help="input JSON Lines ('-' for stdin)")
+    parser.add_argument("output", help="output JSON Lines ('-' for stdout)")
+    parser.add_argument("--config", help="config whose taxonomy and claims to use")
+    args = parser.parse_args(argv)
+
+    from newsbeam.pipelines.config import ConfigError, load_config
+    from newsbeam.tagging import Claim, Tagger
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims])
+    src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    with src, dst:
+        for line in src:
+            if not line.strip():
+                continue
+            dst.write(json.dumps(tag_row(tagger, line), ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def tag_row(tagger, line: str) -> dict:
+    """Tag one input line; a bad line gives a row with an ``error`` instead of tags."""
+    from newsbeam.tagging import Claim
+
+    try:
+        row = json.loads(line)
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise ValueError("a row must be an object with a string 'text'")
+    except ValueError as exc:
+        return {"id": None, "error": str(exc)}
+    targets = row.get("targets")
+    claims = None
+    if isinstance(targets, list):
+        claims = [Claim(str(i), str(t)) for i, t in enumerate(targets)]
+    result = tagger.tag(row.get("title"), row["text"], claims)
+    return {
+        "id": row.get("id"),
+        "event_type": result.event_type,
+        "event_scores": result.event_scores,
+        "stances": [
+            {"target": s["target"], "label": s["label"], "score": s["score"], "evidence": s["evidence"]}
+            | ({} if claims is not None else {"claim_id": s["claim_id"]})
+            for s in result.stances
+        ],
+        "tone": result.tone,
+    }
+
+
+class _DropNoise(logging.Filter):
+    """Beam warns on import that optional GCP clients are missing; they are not needed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropNoise())
+    if not verbose:
+        # Beam logs every stage at INFO and warns about optional GCP clients; keep the
+        # terminal for newsbeam's own messages.
+        logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+        logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+
+COMMANDS = {"run": cmd_run, "tag": cmd_tag}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print("usage: newsbeam {" + ",".join(COMMANDS) + "} [options]   (newsbeam CMD --help)", file=sys.stderr)
+        return EXIT_OK if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
+    # Before anything imports Beam: its import-time warnings go through these handlers.
+    _setup_logging("-v" in argv or "--verbose" in argv)
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Run configuration: YAML files validated at start-up.
+
+A bad config stops the launch with one line naming the file and the key (an unknown or
+mistyped key, a wrong type, a file that is not there); it never fails later on a worker.
+Paths inside a config (inputs, feeds on disk, taxonomy and claim files) are relative to
+the config file; the output path is relative to the current directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newsbeam.transforms.records import PARTITION_COLUMNS
+
+LOGGER = logging.getLogger(__name__)
+
+PACKAGE_CONFIGS = "newsbeam.configs"
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line naming the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputSpec(_Strict):
+    path: str
+    source: str | None = None
+
+
+class FeedSpec(_Strict):
+    url: str
+    source: str | None = None
+
+
+class ClaimSpec(_Strict):
+    id: str
+    text: str
+
+
+class OutputConfig(_Strict):
+    path: str = "out/newsbeam"
+    partition_by: list[str] = Field(default_factory=lambda: ["published_date"])
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    # Rows per Parquet file before a writer starts a new one: bounds worker memory.
+    max_rows_per_file: int = Field(default=5000, ge=1)
+
+    @field_validator("partition_by")
+    @classmethod
+    def _known_partitions(cls, value: list[str]) -> list[str]:
+        for col in value:
+            if col not in PARTITION_COLUMNS:
+                raise ValueError(f"unknown partition column {col!r}; choose from {PARTITION_COLUMNS}")
+        if len(set(value)) != len(value):
+            raise ValueError("partition columns repeat")
+        return value
+
+
+class ReadConfig(_Strict):
+    # Larger inputs are error rows, not memory spikes: a news page is well under 5 MB.
+    max_file_bytes: int = Field(default=10_000_000, ge=1024)
+    # Extracted articles shorter than this are error rows (link posts, stubs, paywalls).
+    min_words: int = Field(default=20, ge=1)
+
+
+class FetchConfig(_Strict):
+    user_agent: str = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam; news research crawler)"
+    allow_private_network: bool = False
+    respect_robots: bool = True
+    connect_timeout: float = Field(default=10.0, gt=0)
+    total_timeout: float = Field(default=30.0, gt=0)
+    max_bytes: int = Field(default=10_000_000, ge=1024)
+    max_redirects: int = Field(default=5, ge=0)
+    retries: int = Field(default=3, ge=0)
+    backoff: float = Field(default=0.5, ge=0)
+    max_retry_after: float = Field(default=60.0, ge=0)
+    concurrency: int = Field(default=64, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    min_host_delay: float = Field(default=0.0, ge=0)
+
+
+class TaggingConfig(_Strict):
+    taxonomy: str = "taxonomy/plover.yaml"
+    tone_lexicon: str = "taxonomy/tone.yaml"
+    claims: list[ClaimSpec] | str = Field(default_factory=list)
+
+
+class Config(_Strict):
+    inputs: list[InputSpec | str] = Field(default_factory=list)
+    feeds: list[FeedSpec | str] = Field(default_factory=list)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    state: str | None = None
+    read: ReadConfig = Field(default_factory=ReadConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    tagging: TaggingConfig = Field(default_factory=TaggingConfig)
+
+
+class ResolvedConfig(BaseModel):
+    """A validated config with every path resolved and every referenced file loaded."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    source_file: str
+    inputs: list[InputSpec]
+    feeds: list[FeedSpec]
+    output: OutputConfig
+    state: str | None
+    read: ReadConfig
+    fetch: FetchConfig
+    taxonomy: dict[str, Any]
+    tone_lexicon: dict[str, Any]
+    claims: list[ClaimSpec]
+
+    @property
+    def output_path(self) -> str:
+        return self.output.path
+
+    @property
+    def state_path(self) -> str:
+        return self.state or self.output.path.rstrip("/") + "/_state"
+
+
+def packaged_config_dir() -> Path:
+    """The directory of the configs installed with the package."""
+    return Path(str(resources.files(PACKAGE_CONFIGS)))
+
+
+def default_config_path() -> str:
+    """The config used when none is given: no inputs, the packaged taxonomy and claims."""
+    return str(packaged_config_dir() / "default.yaml")
+
+
+_UNION_BRANCHES = {"str", "InputSpec", "FeedSpec", "list[ClaimSpec]"}
+
+
+def _fmt_loc(loc: tuple) -> str:
+    # pydantic puts the union branch it tried in the location ("str", "InputSpec"): drop it
+    return ".".join(str(p) for p in loc if p not in _UNION_BRANCHES) or "(top level)"
+
+
+def _load_yaml(path: str, what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{what}: file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{what}: invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def _resolve_local(base_dir: str, value: str) -> str:
+    if "://" in value or os.path.isabs(value):
+        return value
+    return os.path.normpath(os.path.join(base_dir, value))
+
+
+def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> ResolvedConfig:
+    """Load, validate and resolve a config; ``overrides`` are CLI flags (None = unset).
+
+    Raises ``ConfigError`` with a one-line message.
+    """
+    overrides = overrides or {}
+    cfg_path = path or default_config_path()
+    raw = _load_yaml(cfg_path, "config") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {cfg_path}: top level must be a mapping of keys")
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _fmt_loc(err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"config {cfg_path}: {loc}: {msg}") from None
+
+    base_dir = os.path.dirname(os.path.abspath(cfg_path))
+    inputs = [InputSpec(path=i) if isinstance(i, str) else i for i in cfg.inputs]
+    inputs = [InputSpec(path=_resolve_local(base_dir, i.path), source=i.source) for i in inputs]
+    feeds = [FeedSpec(url=f) if isinstance(f, str) else f for f in cfg.feeds]
+    feeds = [FeedSpec(url=_resolve_local(base_dir, f.url), source=f.source) for f in feeds]
+    output = cfg.output
+    if overrides.get("inputs"):
+        inputs = [InputSpec(path=os.path.abspath(g)) for g in overrides["inputs"]]
+        if not overrides.get("feeds"):
+            feeds = []
+    if overrides.get("feeds"):
+        feeds = [FeedSpec(url=_abs_if_local(f)) for f in overrides["feeds"]]
+        if not overrides.get("inputs"):
+            inputs = []
+    if overrides.get("output"):
+        output = output.model_copy(update={"path": overrides["output"]})
+    fetch = cfg.fetch
+    if overrides.get("allow_private_network"):
+        fetch = fetch.model_copy(update={"allow_private_network": True})
+
+    tagging = cfg.tagging
+    taxonomy = _load_yaml(_resolve_packaged(base_dir, tagging.taxonomy), "tagging.taxonomy")
+    tone = _load_yaml(_resolve_packaged(base_dir, tagging.tone_lexicon), "tagging.tone_lexicon")
+    claims = tagging.claims
+    if isinstance(claims, str):
+        claims_file = _resolve_packaged(base_dir, claims)
+        loaded = _load_yaml(claims_file, "tagging.claims")
+        try:
+            claims = [ClaimSpec.model_validate(c) for c in (loaded or [])]
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(f"config {claims_file}: {_fmt_loc(err['loc'])}: {err['msg']}") from None
+    _check_taxonomy(taxonomy, cfg_path)
+    ids = [c.id for c in claims]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"config {cfg_path}: tagging.claims: claim ids repeat")
+    return ResolvedConfig(
+        source_file=cfg_path,
+        inputs=inputs,
+        feeds=feeds,
+        output=output,
+        state=overrides.get("state") or cfg.state,
+        read=cfg.read,
+        fetch=fetch,
+        taxonomy=taxonomy,
+        tone_lexicon=tone,
+        claims=list(claims),
+    )
+
+
+def _abs_if_local(value: str) -> str:
+    return value if "://" in value else os.path.abspath(value)
+
+
+def _resolve_packaged(base_dir: str, value: str) -> str:
+    """A path relative to the config, else one shipped with the package."""
+    local = _resolve_local(base_dir, value)
+    if os.path.exists(local) or "://" in value:
+        return local
+    packaged = packaged_config_dir() / value
+    return str(packaged) if packaged.exists() else local
+
+
+def _check_taxonomy(taxonomy: Any, cfg_path: str) -> None:
+    if not isinstance(taxonomy, dict) or not isinstance(taxonomy.get("types"), dict):
+        raise ConfigError(f"config {cfg_path}: tagging.taxonomy: must map 'types' to patterns")

@@ -1,0 +1,235 @@
+"""Pure text helpers: decoding bytes, sniffing formats, normalising and fingerprinting text."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import logging
+import re
+import unicodedata
+import zlib
+
+LOGGER = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# How far into a document to look for a declared charset or a format marker: declarations
+# must appear early (HTML5 requires the meta charset in the first 1024 bytes).
+SNIFF_BYTES = 4096
+
+FORMAT_HTML = "html"
+FORMAT_FEED = "feed"
+FORMAT_JSONL = "jsonl"
+FORMAT_TEXT = "text"
+
+_EXTENSION_FORMATS = {
+    ".html": FORMAT_HTML,
+    ".htm": FORMAT_HTML,
+    ".xhtml": FORMAT_HTML,
+    ".txt": FORMAT_TEXT,
+    ".text": FORMAT_TEXT,
+    ".jsonl": FORMAT_JSONL,
+    ".ndjson": FORMAT_JSONL,
+    ".xml": FORMAT_FEED,
+    ".rss": FORMAT_FEED,
+    ".atom": FORMAT_FEED,
+    ".rdf": FORMAT_FEED,
+}
+
+_FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(rss|feed|rdf|channel)\b", re.I)
+_HTML_ROOT = re.compile(rb"<(!doctype\s+html|html\b|head\b|body\b|article\b|div\b|p\b)", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w:.-]+)["']""", re.I)
+
+
+class DecodeError(ValueError):
+    """Bytes that are not text in any encoding we can trust."""
+
+
+def gunzip_if_needed(data: bytes, limit: int) -> bytes:
+    """Decompress gzip data (by magic number, not by name), refusing more than ``limit`` bytes.
+
+    The limit is enforced while decompressing, so a small "zip bomb" cannot expand into
+    memory whole.
+    """
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = decomp.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ValueError(f"decompressed size exceeds {limit} bytes")
+    return out
+
+
+def read_gzip_limited(path_or_file, limit: int) -> bytes:
+    """Read a gzip file, stopping with an error past ``limit`` decompressed bytes."""
+    with gzip.open(path_or_file, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"decompressed size exceeds {limit} bytes")
+    return data
+
+
+def sniff_format(head: bytes, name: str) -> str:
+    """The format of a document from its first bytes, falling back on its file name.
+
+    Content wins over the extension when it is unambiguous: an ``.xml`` file holding an
+    HTML page is HTML, and a ``.html`` file holding an RSS document is a feed.
+    """
+    lowered = name.lower()
+    for suffix in (".gz", ".gzip"):
+        if lowered.endswith(suffix):
+            lowered = lowered[: -len(suffix)]
+    by_ext = next(
+        (fmt for ext, fmt in _EXTENSION_FORMATS.items() if lowered.endswith(ext)), None
+    )
+    start = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")[:SNIFF_BYTES]
+    if start.startswith(b"{") and by_ext in (None, FORMAT_JSONL, FORMAT_TEXT):
+        return FORMAT_JSONL
+    if start.startswith(b"<"):
+        feed = _FEED_ROOT.search(start)
+        html = _HTML_ROOT.search(start)
+        if feed and (not html or feed.start() < html.start()):
+            return FORMAT_FEED
+        if html:
+            return FORMAT_HTML
+        if start.startswith(b"<?xml"):
+            return FORMAT_FEED
+    return by_ext or FORMAT_TEXT
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for data that is not text: NUL bytes or many control characters up front.
+
+    UTF-16 text has NULs too, so a BOM exempts it.
+    """
+    sample = data[:SNIFF_BYTES]
+    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > len(sample) * 0.05
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """Encoding declared by a BOM, an XML declaration or an HTML meta tag, if valid."""
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return name
+    head = data[:SNIFF_BYTES]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    if not match:
+        return None
+    return _known_codec(match.group(1).decode("ascii", "ignore"))
+
+
+def _known_codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, http_charset: str | None = None) -> tuple[str, str]:
+    """Decode document bytes to text; returns ``(text, encoding)``.
+
+    Order: the transport's charset (HTTP header), the document's own declaration, strict
+    UTF-8, then statistical detection. A declaration that fails to decode is skipped
+    rather than trusted (mislabelled pages are common). Raises ``DecodeError`` when the
+    bytes are not text.
+    """
+    if looks_binary(data):
+        raise DecodeError("binary content (NUL or control bytes), not a text document")
+    candidates = [_known_codec(http_charset), declared_encoding(data), "utf-8"]
+    seen = set()
+    for enc in candidates:
+        if not enc or enc in seen:
+            continue
+        seen.add(enc)
+        try:
+            return data.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    from charset_normalizer import from_bytes  # imported lazily: only mislabelled input
+
+    best = from_bytes(data[:200_000]).best()
+    if best is None or best.encoding is None:
+        raise DecodeError("undecodable bytes: no declared or detectable text encoding")
+    return data.decode(best.encoding, errors="replace"), best.encoding
+
+
+_WS = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANKS = re.compile(r"\n\s*\n+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalise, drop control characters, collapse runs of spaces and blank lines."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_WS.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def word_count(text: str) -> int:
+    return sum(1 for _ in _WORD.finditer(text))
+
+
+def text_fingerprint(text: str) -> str:
+    """Hash of the text with case, punctuation and whitespace removed.
+
+    Two copies of one article that differ only in layout or typography get the same
+    fingerprint; that is what "the same normalised text" means for deduplication.
+    """
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    tokens = _WORD.findall(norm)
+    return hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def stable_id(kind: str, value: str) -> str:
+    """A 32-hex-digit id, stable across runs and machines."""
+    return hashlib.blake2b(f"{kind}:{value}".encode("utf-8"), digest_size=16).hexdigest()
+
+
+# Sentence boundaries: end punctuation followed by space and an upper-case letter, digit
+# or opening quote, unless the word before is a common abbreviation.
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gen", "col", "lt", "sgt", "capt",
+    "gov", "st", "jr", "sr", "inc", "ltd", "co", "corp", "vs", "no", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "e.g",
+    "i.e", "etc", "approx", "dept", "est", "fig", "maj", "adm", "pres", "rev",
+}
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences; paragraphs always end a sentence."""
+    out: list[str] = []
+    for para in text.split("\n"):
+        para = para.strip()
+        if not para:
+            continue
+        start = 0
+        for m in _BOUNDARY.finditer(para):
+            candidate = para[start : m.start()].strip()
+            last = candidate.rsplit(None, 1)[-1].rstrip(".").lower() if candidate else ""
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()):
+                continue
+            if candidate:
+                out.append(candidate)
+            start = m.end()
+        tail = para[start:].strip()
+        if tail:
+            out.append(tail)
+    return out

@@ -1,0 +1,51 @@
+"""ExtractArticles: RawDocuments to Articles (text, title, author, date, language, source)."""
+
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from newsbeam.extraction import ExtractionError, Extractor
+from newsbeam.transforms.records import STAGE_EXTRACT, Failure, RawDocument
+
+LOGGER = logging.getLogger(__name__)
+
+FAILED = "failed"
+
+
+class _ExtractFn(beam.DoFn):
+    def __init__(self, min_words: int):
+        self.min_words = min_words
+        self.ok = Metrics.counter("newsbeam", "extract.articles")
+        self.failed = Metrics.counter("newsbeam", "extract.failed")
+
+    def setup(self):
+        self._extractor = Extractor(self.min_words)
+
+    def process(self, doc: RawDocument):
+        try:
+            article = self._extractor.extract(doc)
+        except ExtractionError as exc:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_EXTRACT, doc.input, exc.error_type, str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is an error row
+            LOGGER.debug("extraction crashed on %s", doc.input, exc_info=True)
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_EXTRACT, doc.input, type(exc).__name__, str(exc)))
+            return
+        self.ok.inc()
+        yield article
+
+
+class ExtractArticles(beam.PTransform):
+    """Extract clean text and metadata; empty or failed extractions are error rows."""
+
+    def __init__(self, min_words: int):
+        super().__init__()
+        self.min_words = min_words
+
+    def expand(self, docs):
+        return docs | "Extract" >> beam.ParDo(_ExtractFn(self.min_words)).with_outputs(FAILED, main="articles")

@@ -1,0 +1,119 @@
+"""Feed parsing: RSS 0.9x/1.0/2.0 and Atom bytes to FeedItems.
+
+feedparser only ever sees bytes here, never a URL: fetching is the fetcher's job, with
+its limits and its SSRF guard.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+
+import feedparser
+
+from newsbeam.text import clean_text
+from newsbeam.transforms.records import UTC, FeedItem
+from newsbeam.urls import canonicalize_url
+
+LOGGER = logging.getLogger(__name__)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+class FeedError(ValueError):
+    """A document that is not a usable feed."""
+
+
+def _struct_to_dt(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _plain(value: str | None) -> str | None:
+    """Feed titles and names sometimes carry markup or entities; keep plain text."""
+    if not value:
+        return None
+    if "<" in value:
+        import lxml.html
+
+        try:
+            value = lxml.html.fromstring(value).text_content()
+        except Exception:  # noqa: BLE001 - unparseable markup: keep the raw string
+            pass
+    value = clean_text(value).replace("\n", " ")
+    return value or None
+
+
+def _entry_content(entry) -> str | None:
+    """The longest HTML or text content of an entry (content:encoded, atom:content)."""
+    best = None
+    for content in entry.get("content") or []:
+        ctype = (content.get("type") or "text/html").lower()
+        value = content.get("value") or ""
+        if value and (ctype in _HTML_TYPES or ctype.startswith("text/")):
+            if best is None or len(value) > len(best):
+                best = value
+    return best
+
+
+def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedItem]:
+    """Parse feed bytes into items; raises ``FeedError`` when nothing usable is there.
+
+    A feed that is malformed but still yields entries (a "bozo" feed) is accepted: that
+    is most real feeds' condition, and feedparser recovers well.
+    """
+    if not data.strip():
+        raise FeedError("empty document")
+    parsed = feedparser.parse(
+        data,
+        sanitize_html=True,
+        resolve_relative_uris=True,
+        response_headers={"content-location": feed} if "://" in feed else None,
+    )
+    entries = parsed.get("entries") or []
+    if not entries:
+        if parsed.get("bozo"):
+            exc = parsed.get("bozo_exception")
+            raise FeedError(f"malformed feed: {type(exc).__name__}: {exc}")
+        if not parsed.get("version"):
+            raise FeedError("not an RSS or Atom document")
+        return []
+    meta = parsed.get("feed") or {}
+    feed_title = _plain(meta.get("title"))
+    feed_link = meta.get("link")
+    language = (meta.get("language") or "").split("-")[0].lower() or None
+    items = []
+    for index, entry in enumerate(entries):
+        link = entry.get("link") or ""
+        url = canonicalize_url(link, base=feed_link) and _absolute(link, feed_link)
+        author = _plain(entry.get("author"))
+        published = _struct_to_dt(entry.get("published_parsed")) or _struct_to_dt(
+            entry.get("updated_parsed")
+        )
+        items.append(
+            FeedItem(
+                feed=feed,
+                url=url,
+                title=_plain(entry.get("title")),
+                author=author,
+                published_at=published,
+                feed_title=feed_title,
+                language=language,
+                content_html=_entry_content(entry),
+                summary_html=entry.get("summary") or None,
+                entry_index=index,
+                source=source,
+            )
+        )
+    return items
+
+
+def _absolute(link: str, base: str | None) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(base, link.strip()) if base else link.strip()

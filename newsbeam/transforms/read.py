@@ -1,0 +1,204 @@
+"""Reading local (or object-store) inputs: globs to files, files to documents and feed items.
+
+The format of each file is chosen by its content as well as its name (see
+``newsbeam.text.sniff_format``); gzip is recognised by its magic number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from newsbeam import storage
+from newsbeam.text import (
+    FORMAT_FEED,
+    FORMAT_HTML,
+    FORMAT_JSONL,
+    DecodeError,
+    clean_text,
+    decode_bytes,
+    gunzip_if_needed,
+    sniff_format,
+)
+from newsbeam.transforms.feeds import FeedError, parse_feed
+from newsbeam.transforms.records import (
+    KIND_HTML,
+    KIND_TEXT,
+    STAGE_READ,
+    UTC,
+    Failure,
+    FeedItem,
+    RawDocument,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+FAILED = "failed"
+FEED_ITEMS = "feed_items"
+
+
+class _MatchFn(beam.DoFn):
+    """Expand one input glob (or directory) to ``(path, size, source)`` tuples."""
+
+    def __init__(self):
+        self.matched = Metrics.counter("newsbeam", "read.files_matched")
+
+    def process(self, spec: tuple[str, str | None]):
+        pattern, source = spec
+        if storage.is_local(pattern) and os.path.isdir(pattern):
+            pattern = os.path.join(pattern, "**")
+        try:
+            results = FileSystems.match([pattern])
+            metas = [m for r in results for m in r.metadata_list]
+        except Exception as exc:  # noqa: BLE001 - an unreadable glob is an error row
+            yield beam.pvalue.TaggedOutput(
+                FAILED, Failure(STAGE_READ, pattern, type(exc).__name__, str(exc))
+            )
+            return
+        metas = [m for m in metas if not (storage.is_local(m.path) and os.path.isdir(m.path))]
+        if not metas:
+            LOGGER.warning("input %s matched no file", pattern)
+            yield beam.pvalue.TaggedOutput(
+                FAILED, Failure(STAGE_READ, pattern, "NoMatch", "the input glob matched no file")
+            )
+            return
+        for meta in metas:
+            self.matched.inc()
+            yield meta.path, meta.size_in_bytes, source
+
+
+class MatchInputs(beam.PTransform):
+    """Expand input globs to files; a glob that matches nothing is a warning and an error row."""
+
+    def expand(self, specs):
+        return specs | "Match" >> beam.ParDo(_MatchFn()).with_outputs(FAILED, main="files")
+
+
+def _text_file_document(path: str, text: str, source: str | None) -> RawDocument:
+    """A ``.txt`` article: the first non-empty line is the headline, the rest the body."""
+    text = clean_text(text)
+    title, _, body = text.partition("\n")
+    body = body.strip()
+    # Many exports repeat the headline as the first line of the body.
+    first, _, rest = body.partition("\n")
+    if first.strip() == title.strip():
+        body = rest.strip()
+    return RawDocument(input=path, kind=KIND_TEXT, body=body, title_hint=title or None, source=source)
+
+
+def _parse_datetime(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value, UTC)
+    from dateutil import parser as dateparser
+
+    parsed = dateparser.parse(str(value))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def jsonl_documents(path: str, text: str, source: str | None):
+    """Yield a RawDocument or a Failure for every non-blank line of a JSON Lines file."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        ident = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("a line must hold a JSON object")
+            body = row.get("text")
+            if not isinstance(body, str) or not body.strip():
+                raise ValueError("missing or empty 'text'")
+            published = _parse_datetime(row.get("published_at"))
+        except (ValueError, OverflowError, TypeError) as exc:
+            yield Failure(STAGE_READ, ident, "BadJsonLine", str(exc))
+            continue
+        url = row.get("url") if isinstance(row.get("url"), str) else None
+        yield RawDocument(
+            input=f"{path}#{row['id']}" if row.get("id") is not None else ident,
+            kind=KIND_TEXT,
+            body=clean_text(body),
+            url=url,
+            title_hint=str(row["title"]) if row.get("title") else None,
+            author_hint=str(row["author"]) if row.get("author") else None,
+            published_hint=published,
+            language_hint=row.get("language") if isinstance(row.get("language"), str) else None,
+            id_hint=str(row["id"]) if row.get("id") is not None else None,
+            source=row.get("source") if isinstance(row.get("source"), str) else source,
+        )
+
+
+def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int):
+    """Turn one file's bytes into RawDocuments, FeedItems or Failures (a generator)."""
+    data = gunzip_if_needed(data, max_bytes)
+    fmt = sniff_format(data[:4096], path)
+    if fmt == FORMAT_FEED:
+        try:
+            yield from parse_feed(data, path, source)
+        except FeedError as exc:
+            yield Failure(STAGE_READ, path, "MalformedFeed", str(exc))
+        return
+    text, _ = decode_bytes(data)
+    if not text.strip():
+        yield Failure(STAGE_READ, path, "EmptyFile", "the file holds no text")
+    elif fmt == FORMAT_HTML:
+        yield RawDocument(input=path, kind=KIND_HTML, body=text, source=source)
+    elif fmt == FORMAT_JSONL:
+        yield from jsonl_documents(path, text, source)
+    else:
+        yield _text_file_document(path, text, source)
+
+
+class _ReadFileFn(beam.DoFn):
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.docs = Metrics.counter("newsbeam", "read.documents")
+        self.items = Metrics.counter("newsbeam", "read.feed_items")
+        self.failed = Metrics.counter("newsbeam", "read.failed")
+
+    def process(self, file: tuple[str, int | None, str | None]):
+        path, size, source = file
+        if size is not None and size > self.max_bytes:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(
+                FAILED,
+                Failure(STAGE_READ, path, "TooLarge", f"{size} bytes exceeds read.max_file_bytes={self.max_bytes}"),
+            )
+            return
+        try:
+            data = storage.read_bytes(path, limit=self.max_bytes)
+            records = list(read_local_file(path, data, source, self.max_bytes))
+        except DecodeError as exc:
+            records = [Failure(STAGE_READ, path, "Undecodable", str(exc))]
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
+            records = [Failure(STAGE_READ, path, type(exc).__name__, str(exc))]
+        for rec in records:
+            if isinstance(rec, Failure):
+                self.failed.inc()
+                yield beam.pvalue.TaggedOutput(FAILED, rec)
+            elif isinstance(rec, FeedItem):
+                self.items.inc()
+                yield beam.pvalue.TaggedOutput(FEED_ITEMS, rec)
+            else:
+                self.docs.inc()
+                yield rec
+
+
+class ReadLocalInputs(beam.PTransform):
+    """Read matched files into RawDocuments (main), FeedItems and Failures."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def expand(self, files):
+        return files | "ReadFile" >> beam.ParDo(_ReadFileFn(self.max_bytes)).with_outputs(
+            FEED_ITEMS, FAILED, main="documents"
+        )

@@ -1,0 +1,60 @@
+"""TagArticles: event type, stance toward the configured claims, and tone."""
+
+from __future__ import annotations
+
+import logging
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from newsbeam.tagging import Claim, Tagger
+from newsbeam.transforms.records import STAGE_TAG, Article, Failure, Stance, TaggedArticle
+
+LOGGER = logging.getLogger(__name__)
+
+FAILED = "failed"
+
+
+def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
+    result = tagger.tag(article.title, article.text)
+    return TaggedArticle(
+        article=article,
+        event_type=result.event_type,
+        event_scores=result.event_scores,
+        event_evidence=result.event_evidence,
+        stances=tuple(Stance(**s) for s in result.stances),
+        tone=result.tone,
+    )
+
+
+class _TagFn(beam.DoFn):
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]):
+        self.taxonomy = taxonomy
+        self.tone_lexicon = tone_lexicon
+        self.claims = claims
+        self.ok = Metrics.counter("newsbeam", "tag.articles")
+        self.failed = Metrics.counter("newsbeam", "tag.failed")
+
+    def setup(self):
+        self._tagger = Tagger(self.taxonomy, self.tone_lexicon, [Claim(i, t) for i, t in self.claims])
+
+    def process(self, article: Article):
+        try:
+            tagged = tag_article(self._tagger, article)
+        except Exception as exc:  # noqa: BLE001 - an article that breaks a tagger is an error row
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_TAG, article.input, type(exc).__name__, str(exc)))
+            return
+        self.ok.inc()
+        yield tagged
+
+
+class TagArticles(beam.PTransform):
+    """Tag each article with its event type, stances and tone."""
+
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]):
+        super().__init__()
+        self.fn = _TagFn(taxonomy, tone_lexicon, claims)
+
+    def expand(self, articles):
+        return articles | "Tag" >> beam.ParDo(self.fn).with_outputs(FAILED, main="tagged")

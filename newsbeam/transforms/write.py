@@ -1,0 +1,364 @@
+"""Writing Parquet shards to a run's temporary directory, and committing the run.
+
+Writers buffer rows per Hive partition and write each buffer as one Parquet file under
+``<output>/_tmp/<run_id>/`` (bounded by ``max_rows_per_file``, so worker memory does not
+grow with the input). Nothing becomes visible until ``commit_run``: it drops the rows that
+deduplication rejected, renames every shard into ``articles/`` and ``errors/``, then writes
+the run manifest, then the state. A reader never sees a partial file or a partial run.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import io
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MAX_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
+from newsbeam import storage
+from newsbeam.transforms.records import (
+    ARTICLE_SCHEMA,
+    COLUMN_PARTITIONS,
+    DERIVED_PARTITIONS,
+    ERROR_SCHEMA,
+    Failure,
+    TaggedArticle,
+    article_row,
+    error_row,
+    utcnow,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+ARTICLES = "articles"
+ERRORS = "errors"
+RUNS = "_runs"
+SEEN = "seen"
+KEYS = "keys"
+
+UNKNOWN_PARTITION = "unknown"
+# Partition values stay short and portable: word characters (any script), dot, dash.
+_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+MAX_PARTITION_VALUE = 100
+
+SEEN_SCHEMA = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("text_fingerprint", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+
+def sanitize_partition_value(value: object) -> str:
+    """A partition directory name that cannot escape its parent or confuse a reader.
+
+    Separators, ``..``, ``=`` and control characters become ``_``; empty becomes
+    ``unknown``.
+    """
+    text = "" if value is None else str(value)
+    text = _UNSAFE.sub("_", text).strip("._")
+    text = re.sub(r"_+", "_", text)[:MAX_PARTITION_VALUE].strip("._")
+    return text or UNKNOWN_PARTITION
+
+
+def partition_values(row: dict, partition_by: list[str]) -> list[tuple[str, str]]:
+    """``[(column, value), ...]`` for a row; dates fall back on ``fetched_at`` when unknown."""
+    out = []
+    for col in partition_by:
+        if col in DERIVED_PARTITIONS:
+            src, fmt = DERIVED_PARTITIONS[col]
+            ts = row.get(src) or row.get("fetched_at")
+            value = ts.astimezone(dt.timezone.utc).strftime(fmt) if ts else None
+        else:
+            value = row.get(col)
+        out.append((col, sanitize_partition_value(value)))
+    return out
+
+
+def file_schema(kind: str, partition_by: list[str]) -> pa.Schema:
+    """The schema of the files of ``kind``: partition columns live in the path, not the file."""
+    if kind == ERRORS:
+        return ERROR_SCHEMA
+    schema = ARTICLE_SCHEMA
+    for col in partition_by:
+        if col in COLUMN_PARTITIONS:
+            schema = schema.remove(schema.get_field_index(col))
+    return schema
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """Identity of one written row, for deduplication after the write."""
+
+    article_id: str
+    text_fingerprint: str
+    rank: str  # the smallest rank among duplicates is kept
+    shard: str
+    index: int
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One Parquet file written to the run's temporary directory."""
+
+    kind: str
+    temp_path: str
+    relative_path: str  # under the output root, e.g. articles/published_date=.../part-...
+    rows: int
+    failures: tuple[tuple[str, str, int], ...] = ()  # (stage, error_type, count) for errors
+
+
+def write_table(path: str, table: pa.Table, compression: str) -> None:
+    buf = io.BytesIO()
+    pq.write_table(
+        table,
+        buf,
+        compression=None if compression == "none" else compression,
+        # Statistics and a modest row group let readers prune by date and id.
+        row_group_size=10_000,
+        write_statistics=True,
+    )
+    with storage.create(path) as fh:
+        fh.write(buf.getvalue())
+
+
+class _Buffer:
+    def __init__(self, relative_dir: str, run_id: str):
+        self.name = f"part-{run_id}-{uuid.uuid4().hex[:12]}.parquet"
+        self.relative_path = f"{relative_dir}/{self.name}" if relative_dir else self.name
+        self.rows: list[dict] = []
+        self.failures: collections.Counter = collections.Counter()
+
+
+class _WriteShardsFn(beam.DoFn):
+    """Buffer rows per partition and write them as Parquet shards (temporary names)."""
+
+    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str, max_rows: int):
+        self.kind = kind
+        self.output = output
+        self.run_id = run_id
+        self.partition_by = list(partition_by) if kind == ARTICLES else []
+        self.compression = compression
+        self.max_rows = max_rows
+        self.rows_written = Metrics.counter("newsbeam", f"write.{kind}_rows")
+
+    def setup(self):
+        self._schema = file_schema(self.kind, self.partition_by)
+        self._tmp_root = storage.join(self.output, storage.TMP_DIR, self.run_id)
+
+    def start_bundle(self):
+        self._buffers: dict[str, _Buffer] = {}
+
+    def process(self, element):
+        if self.kind == ARTICLES:
+            row = article_row(element, self.run_id)
+        else:
+            row = error_row(element, self.run_id)
+        parts = partition_values(row, self.partition_by)
+        rel_dir = "/".join([self.kind] + [f"{c}={v}" for c, v in parts])
+        buf = self._buffers.get(rel_dir)
+        if buf is None:
+            buf = self._buffers[rel_dir] = _Buffer(rel_dir, self.run_id)
+        if self.kind == ARTICLES:
+            yield beam.pvalue.TaggedOutput(
+                KEYS,
+                RowKey(row["article_id"], row["text_fingerprint"], element.article.input, buf.relative_path, len(buf.rows)),
+            )
+        else:
+            buf.failures[(row["stage"], row["error_type"])] += 1
+        buf.rows.append(row)
+        if len(buf.rows) >= self.max_rows:
+            del self._buffers[rel_dir]
+            yield self._flush(buf)
+
+    def _flush(self, buf: _Buffer) -> ShardInfo:
+        columns = {name: [r.get(name) for r in buf.rows] for name in self._schema.names}
+        table = pa.table(columns, schema=self._schema)
+        temp_path = storage.join(self._tmp_root, buf.relative_path)
+        write_table(temp_path, table, self.compression)
+        self.rows_written.inc(len(buf.rows))
+        return ShardInfo(
+            kind=self.kind,
+            temp_path=temp_path,
+            relative_path=buf.relative_path,
+            rows=len(buf.rows),
+            failures=tuple((s, t, n) for (s, t), n in sorted(buf.failures.items())),
+        )
+
+    def finish_bundle(self):
+        for buf in self._buffers.values():
+            yield WindowedValue(self._flush(buf), MAX_TIMESTAMP, [GlobalWindow()])
+        self._buffers = {}
+
+
+class WriteShards(beam.PTransform):
+    """Write TaggedArticles (or Failures) as Parquet shards under the run's temporary dir.
+
+    Outputs ``shards`` (ShardInfo) and, for articles, ``keys`` (RowKey per row).
+    """
+
+    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str = "zstd", max_rows: int = 5000):
+        super().__init__()
+        self.fn = _WriteShardsFn(kind, output, run_id, partition_by, compression, max_rows)
+
+    def expand(self, pcoll):
+        return pcoll | "WriteShards" >> beam.ParDo(self.fn).with_outputs(KEYS, main="shards")
+
+
+# -- commit ------------------------------------------------------------------------------
+
+
+def _filtered_copy(shard: ShardInfo, drop: set[int]) -> tuple[str | None, int]:
+    """Rewrite a shard without the rows in ``drop``; returns (path or None, rows kept)."""
+    with storage.open_read(shard.temp_path) as fh:
+        table = pq.read_table(fh)
+    keep = [i for i in range(table.num_rows) if i not in drop]
+    if not keep:
+        return None, 0
+    path = shard.temp_path[: -len(".parquet")] + ".dedup.parquet"
+    meta_compression = "zstd"
+    write_table(path, table.take(pa.array(keep, pa.int64())), meta_compression)
+    return path, len(keep)
+
+
+def commit_run(
+    output: str,
+    state_path: str,
+    run_id: str,
+    shards: list[ShardInfo],
+    winners: list[RowKey],
+    losers: list[tuple[RowKey, str]],
+    summary: dict,
+) -> dict:
+    """Make a run's output visible, in an order that a crash at any point cannot corrupt.
+
+    Data files first, then ``_runs/<run_id>.json``, then the state's seen-id file. Returns
+    the manifest.
+    """
+    drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
+    for key, _reason in losers:
+        drop_by_shard[key.shard].add(key.index)
+    moves: list[tuple[str, str]] = []
+    files = []
+    for shard in sorted(shards, key=lambda s: s.relative_path):
+        src, rows = shard.temp_path, shard.rows
+        if shard.kind == ARTICLES and drop_by_shard.get(shard.relative_path):
+            src, rows = _filtered_copy(shard, drop_by_shard[shard.relative_path])
+            if src is None:
+                continue
+        moves.append((src, storage.join(output, shard.relative_path)))
+        files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
+
+    failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
+    for shard in shards:
+        for stage, error_type, count in shard.failures:
+            failed[stage][error_type] = failed[stage].get(error_type, 0) + count
+    reasons = collections.Counter(reason for _key, reason in losers)
+    manifest = {
+        "run_id": run_id,
+        "committed_at": utcnow().isoformat(),
+        "output": output,
+        "state": state_path,
+        **summary,
+        "written": {
+            "articles": sum(f["rows"] for f in files if f["kind"] == ARTICLES),
+            "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
+            "files": len(files),
+        },
+        "skipped": {"duplicate_in_run": reasons.get("duplicate", 0), "already_stored": reasons.get("seen", 0)},
+        "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
+        "files": files,
+    }
+    tmp_root = storage.join(output, storage.TMP_DIR, run_id)
+    # The journal lets a rerun finish a commit that a crash interrupted (roll forward).
+    storage.write_json_atomic(storage.join(tmp_root, "_commit.json"), {"moves": moves, "manifest": manifest})
+    finish_commit(output, state_path, run_id, moves, manifest, winners)
+    return manifest
+
+
+def finish_commit(output, state_path, run_id, moves, manifest, winners) -> None:
+    """The idempotent tail of a commit: renames, manifest, state, cleanup."""
+    for src, dst in moves:
+        if storage.exists(src):
+            storage.rename(src, dst)
+    storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), manifest)
+    if winners:
+        table = pa.table(
+            {
+                "article_id": [k.article_id for k in winners],
+                "text_fingerprint": [k.text_fingerprint for k in winners],
+                "run_id": [run_id] * len(winners),
+            },
+            schema=SEEN_SCHEMA,
+        )
+        seen_path = storage.join(state_path, SEEN, f"{run_id}.parquet")
+        tmp = seen_path + ".tmp"
+        write_table(tmp, table, "zstd")
+        storage.rename(tmp, seen_path)
+    storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
+
+
+class _CommitFn(beam.DoFn):
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict):
+        self.output = output
+        self.state_path = state_path
+        self.run_id = run_id
+        self.summary_base = summary_base
+
+    def process(self, _unused, shards, winners, losers, counts):
+        summary = dict(self.summary_base)
+        summary["counts"] = dict(sorted(counts))
+        yield commit_run(self.output, self.state_path, self.run_id, list(shards), list(winners), list(losers), summary)
+
+
+class CommitRun(beam.PTransform):
+    """After every shard is written: rename into place, write the manifest, then the state."""
+
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict):
+        super().__init__()
+        self.fn = _CommitFn(output, state_path, run_id, summary_base)
+
+    def expand(self, inputs):
+        shards, winners, losers, counts = inputs
+        pbegin = shards.pipeline
+        return (
+            pbegin
+            | "Once" >> beam.Create([None])
+            | "Commit"
+            >> beam.ParDo(
+                self.fn,
+                shards=beam.pvalue.AsList(shards),
+                winners=beam.pvalue.AsList(winners),
+                losers=beam.pvalue.AsList(losers),
+                counts=beam.pvalue.AsList(counts),
+            )
+        )
+
+
+def failure_from_exception(stage: str, identity: str, exc: BaseException) -> Failure:
+    return Failure(stage, identity, type(exc).__name__, str(exc) or repr(exc))
+
+
+__all__ = [
+    "ARTICLES",
+    "ERRORS",
+    "CommitRun",
+    "RowKey",
+    "ShardInfo",
+    "WriteShards",
+    "commit_run",
+    "dataclasses",
+    "sanitize_partition_value",
+]

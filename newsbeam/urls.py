@@ -1,0 +1,73 @@
+"""URL canonicalisation: one article, one canonical URL, one id."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+# Query parameters that identify a click or a campaign, never the content.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "mc_cid",
+        "mc_eid", "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id",
+        "wickedid", "twclid", "ttclid", "li_fat_id", "s_cid", "cmpid", "at_medium",
+        "at_campaign", "ocid", "ncid", "sr_share", "rss", "feedtype", "cmp",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "_hs", "itm_")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_MULTISLASH = re.compile(r"/{2,}")
+
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
+    """Canonical form of an http(s) URL for identity, or None if it is not one.
+
+    Scheme and host are lower-cased, default ports and the fragment dropped, tracking
+    parameters removed and the remaining query parameters sorted (their order never
+    changes the page). The path is kept as published: case matters there.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if ":" in host and not host.startswith("["):
+        netloc = f"[{host}]" if port in (None, _DEFAULT_PORTS[scheme]) else f"[{host}]:{port}"
+    path = _MULTISLASH.sub("/", parts.path) or "/"
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def host_of(url: str | None) -> str | None:
+    """Host name of a URL without a leading ``www.``, or None."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def is_http_url(value: str) -> bool:
+    return urlsplit(value).scheme.lower() in _DEFAULT_PORTS

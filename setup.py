@@ -1,0 +1,52 @@
+"""Packaging for newsbeam.
+
+Beam workers install the package from this file (``--setup_file ./setup.py``), so the
+configs, taxonomies and lexicons ship as package data: a worker never reads the
+launcher's disk.
+"""
+
+from setuptools import find_packages, setup
+
+# Beam is pinned exactly: the Dataflow SDK container and the Flex Template launcher must
+# run the same Beam as the launcher, or the job graph is rejected at submission.
+BEAM_VERSION = "2.77.0"
+
+INSTALL_REQUIRES = [
+    f"apache-beam=={BEAM_VERSION}",
+    "feedparser>=6.0.11,<7",
+    # trafilatura 2.x imports justext, which needs lxml.html.clean; since lxml 5.2 that
+    # module is a separate distribution and nothing in trafilatura's metadata pulls it in.
+    "trafilatura>=2.0,<3",
+    "lxml_html_clean>=0.4",
+    "pyarrow>=15",
+    # Config validation with messages that name the offending key.
+    "pydantic>=2.5,<3",
+    "PyYAML>=6",
+    # Offline language identification (the model ships inside the wheel).
+    "py3langid>=0.3",
+    "python-dateutil>=2.8",
+    "charset-normalizer>=3",
+]
+
+EXTRAS = {
+    "dev": [
+        "pytest>=8",
+        "duckdb>=1.1",
+        "polars>=1.0",
+        "ruff>=0.6",
+    ],
+}
+
+setup(
+    name="newsbeam",
+    version="0.1.0",
+    description="News feeds to tagged, Hive-partitioned Parquet on Apache Beam",
+    python_requires=">=3.10",
+    packages=find_packages(include=["newsbeam", "newsbeam.*"]) + ["newsbeam.configs"],
+    package_dir={"newsbeam.configs": "configs"},
+    package_data={"newsbeam.configs": ["*.yaml", "*/*.yaml", "samples/*", "samples/*/*"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["newsbeam=newsbeam.pipelines.cli:main"]},
+)
