@@ -18,6 +18,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 # must appear early (HTML5 requires the meta charset in the first 1024 bytes).
 SNIFF_BYTES = 4096
 
+# Below this many non-ASCII bytes, statistical charset detection is a guess.
+MIN_DETECTION_BYTES = 40
+
 FORMAT_HTML = "html"
 FORMAT_FEED = "feed"
 FORMAT_JSONL = "jsonl"
@@ -158,6 +161,11 @@ def decode_bytes(data: bytes, http_charset: str | None = None) -> tuple[str, str
             return data.decode(enc), enc
         except (UnicodeDecodeError, LookupError):
             continue
+    non_ascii = sum(1 for b in data[:200_000] if b > 0x7F)
+    if non_ascii < MIN_DETECTION_BYTES:
+        # Too little evidence for statistics (a short sample looks like anything, often
+        # CJK); windows-1252 is what browsers assume for undeclared Western pages.
+        return data.decode("cp1252", errors="replace"), "cp1252"
     from charset_normalizer import from_bytes  # imported lazily: only mislabelled input
 
     best = from_bytes(data[:200_000]).best()

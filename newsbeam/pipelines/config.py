@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+import newsbeam
 from newsbeam.transforms.records import PARTITION_COLUMNS
 
 LOGGER = logging.getLogger(__name__)
-
-PACKAGE_CONFIGS = "newsbeam.configs"
 
 
 class ConfigError(Exception):
@@ -130,8 +128,14 @@ class ResolvedConfig(BaseModel):
 
 
 def packaged_config_dir() -> Path:
-    """The directory of the configs installed with the package."""
-    return Path(str(resources.files(PACKAGE_CONFIGS)))
+    """The configs shipped with newsbeam.
+
+    An installed package has them at ``newsbeam/configs`` (setup.py maps the repo's
+    ``configs/`` there); a source checkout or editable install has the repo's ``configs/``.
+    """
+    package_dir = Path(newsbeam.__file__).resolve().parent
+    installed = package_dir / "configs"
+    return installed if installed.is_dir() else package_dir.parent / "configs"
 
 
 def default_config_path() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -75,7 +76,11 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
         resolve_relative_uris=True,
         response_headers={"content-location": feed} if "://" in feed else None,
     )
-    entries = parsed.get("entries") or []
+    # A truncated document leaves empty shells of entries behind: they are not articles.
+    entries = [
+        e for e in parsed.get("entries") or []
+        if e.get("link") or e.get("title") or e.get("content") or e.get("summary")
+    ]
     if not entries:
         if parsed.get("bozo"):
             exc = parsed.get("bozo_exception")
@@ -85,12 +90,12 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
         return []
     meta = parsed.get("feed") or {}
     feed_title = _plain(meta.get("title"))
-    feed_link = meta.get("link")
+    feed_link = _feed_base(meta, feed)
     language = (meta.get("language") or "").split("-")[0].lower() or None
     items = []
     for index, entry in enumerate(entries):
         link = entry.get("link") or ""
-        url = canonicalize_url(link, base=feed_link) and _absolute(link, feed_link)
+        url = _absolute(link, feed_link) if canonicalize_url(link, base=feed_link) else None
         author = _plain(entry.get("author"))
         published = _struct_to_dt(entry.get("published_parsed")) or _struct_to_dt(
             entry.get("updated_parsed")
@@ -114,6 +119,20 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
 
 
 def _absolute(link: str, base: str | None) -> str:
-    from urllib.parse import urljoin
-
     return urljoin(base, link.strip()) if base else link.strip()
+
+
+def _feed_base(meta, feed: str) -> str | None:
+    """The absolute URL that relative entry links resolve against.
+
+    A feed read from disk has no URL of its own, and some publish relative links (Atom
+    with xml:base): fall back on the feed's rel="self" link or an http id.
+    """
+    candidates = [feed if "://" in feed else None]
+    candidates += [link.get("href") for link in meta.get("links") or [] if link.get("rel") == "self"]
+    candidates.append(meta.get("id"))
+    base = next((c for c in candidates if c and c.startswith(("http://", "https://"))), None)
+    link = meta.get("link")
+    if link:
+        return urljoin(base, link) if base else link
+    return base

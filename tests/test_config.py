@@ -1,0 +1,69 @@
+import pytest
+
+from newsbeam.pipelines.config import ConfigError, load_config
+from tests.conftest import SAMPLE_CONFIG, run_cli
+
+
+def write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_sample_config_resolves_paths_and_loads_files(sample_config):
+    assert sample_config.inputs and all(i.path.startswith("/") for i in sample_config.inputs)
+    assert {c.id for c in sample_config.claims} >= {"talks_progress"}
+    assert "ASSAULT" in sample_config.taxonomy["types"]
+    assert sample_config.state_path.endswith("out/sample/_state")
+
+
+def test_no_config_uses_packaged_defaults():
+    cfg = load_config(None, {"inputs": ["x/*.txt"]})
+    assert cfg.inputs[0].path.endswith("x/*.txt") and cfg.feeds == []
+    assert cfg.taxonomy["types"]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("inputs: [a.txt]\nouptut: {path: x}\n", "ouptut: unknown key"),
+        ("fetch:\n  timeot: 3\n", "fetch.timeot: unknown key"),
+        ("output:\n  partition_by: published_date\n", "output.partition_by"),
+        ("output:\n  partition_by: [nope]\n", "unknown partition column"),
+        ("read:\n  min_words: many\n", "read.min_words"),
+        ("tagging:\n  taxonomy: missing.yaml\n", "file not found"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("inputs: [a\n", "invalid YAML"),
+    ],
+)
+def test_bad_config_names_key_and_file(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert expected in message
+    assert "\n" not in message
+    if "not found" not in expected:
+        assert path in message
+
+
+def test_cli_bad_config_exits_2_with_one_line(tmp_path):
+    path = write(tmp_path, "inputs: [a.txt]\nbogus_key: 1\n")
+    proc = run_cli("run", "--config", path)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == [f"newsbeam: config {path}: bogus_key: unknown key"]
+
+
+def test_cli_missing_config_exits_2(tmp_path):
+    proc = run_cli("run", "--config", str(tmp_path / "nope.yaml"))
+    assert proc.returncode == 2
+    assert "file not found" in proc.stderr
+
+
+def test_cli_unwritable_output_exits_1(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(blocker / "sub"))
+    assert proc.returncode == 1
+    assert "not writable" in proc.stderr

@@ -1,0 +1,95 @@
+import datetime as dt
+
+import pytest
+
+from newsbeam.extraction import ExtractionError, Extractor, choose_published, fragment_text, page_timestamp
+from newsbeam.transforms.records import KIND_FRAGMENT, KIND_HTML, KIND_TEXT, UTC, RawDocument
+from newsbeam.urls import canonicalize_url
+from newsbeam.text import stable_id
+from tests.conftest import REPO
+
+SAMPLES = REPO / "configs" / "samples"
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return Extractor(min_words=20)
+
+
+def test_html_page_gives_text_and_metadata(extractor):
+    html = (SAMPLES / "veloria-talks-resume.html").read_text()
+    art = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=html))
+    assert art.title == "Veloria and Northern Front resume Marrow Valley talks"
+    assert art.source == "The Kestrel Courier"
+    assert art.author == "Ilsa Varga"
+    assert art.published_at == dt.datetime(2026, 10, 14, 8, 30, tzinfo=UTC)
+    assert art.language == "en"
+    assert "Kestrel Ford" in art.text and "Most read" not in art.text and "All rights reserved" not in art.text
+    assert art.canonical_url == "https://courier.example.org/world/2026/10/14/marrow-valley-talks-resume"
+    assert art.article_id == stable_id("url", art.canonical_url)
+
+
+def test_feed_hints_fill_what_the_page_lacks(extractor):
+    paras = [
+        "The council met on Monday and talked for a long time about roads in the valley.",
+        "Members said the bridge at Tarn needed new railings before the winter storms.",
+        "A decision on the budget for the repairs is expected at the next session.",
+    ]
+    html = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in paras) + "</article></body></html>"
+    hint = dt.datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    art = extractor.extract(
+        RawDocument(input="u", kind=KIND_HTML, body=html, url="https://x.example/a?utm_source=z", title_hint="Feed title", published_hint=hint)
+    )
+    assert art.title == "Feed title"
+    assert art.published_at == hint
+    assert art.canonical_url == canonicalize_url("https://x.example/a")
+
+
+@pytest.mark.parametrize(
+    "body,error_type",
+    [("<html><body></body></html>", "EmptyExtraction"), ("<html><body><nav>Home</nav></body></html>", "TooShort")],
+)
+def test_empty_page_is_an_error(extractor, body, error_type):
+    with pytest.raises(ExtractionError) as err:
+        extractor.extract(RawDocument(input="e", kind=KIND_HTML, body=body))
+    assert err.value.error_type == error_type
+
+
+def test_short_text_is_an_error(extractor):
+    with pytest.raises(ExtractionError) as err:
+        extractor.extract(RawDocument(input="s", kind=KIND_TEXT, body="Too short to be news."))
+    assert err.value.error_type == "TooShort"
+
+
+def test_text_without_url_gets_content_id(extractor):
+    body = "Word " * 30
+    a = extractor.extract(RawDocument(input="/data/exports/a.txt", kind=KIND_TEXT, body=body, title_hint="T"))
+    assert a.url is None and a.article_id == stable_id("text", a.text_fingerprint)
+    assert a.source == "exports"
+
+
+def test_fragment_text_keeps_paragraphs_and_drops_feed_boilerplate():
+    html = "<p>First para <b>bold</b>.</p><script>x()</script><p>Second<br>line</p><p>The post X appeared first on Y.</p>"
+    assert fragment_text(html) == "First para bold.\nSecond\nline"
+    assert fragment_text("") == ""
+
+
+def test_choose_published():
+    day = dt.datetime(2026, 1, 2, tzinfo=UTC)
+    same = dt.datetime(2026, 1, 2, 15, 30, tzinfo=UTC)
+    other = dt.datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    assert choose_published(day, same) == same
+    assert choose_published(day, other) == day
+    assert choose_published(None, other) == other
+
+
+def test_page_timestamp_from_meta_and_jsonld():
+    assert page_timestamp('<meta property="article:published_time" content="2026-10-22T15:05:00+02:00">') == dt.datetime(2026, 10, 22, 13, 5, tzinfo=UTC)
+    assert page_timestamp('{"datePublished": "2026-10-22T01:00:00Z"}').hour == 1
+    assert page_timestamp("<p>no date</p>") is None
+
+
+def test_fragment_document(extractor):
+    body = "<p>" + "The ceasefire in the valley held for another week, monitors said. " * 3 + "</p>"
+    art = extractor.extract(RawDocument(input="f#1", kind=KIND_FRAGMENT, body=body, url="https://w.example/x", source="Valley Wire"))
+    assert art.source == "Valley Wire" and art.word_count > 20

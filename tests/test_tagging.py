@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from newsbeam.pipelines.cli import tag_row
+from newsbeam.tagging import Claim, Tagger
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def tagger(request):
+    from newsbeam.pipelines.config import load_config
+
+    cfg = load_config(None)
+    return Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims])
+
+
+def test_event_type_and_scores(tagger):
+    r = tagger.tag("Gunmen kill six in attack on checkpoint", "Gunmen attacked a police checkpoint, killing six officers and wounding nine.")
+    assert r.event_type == "ASSAULT"
+    assert set(r.event_scores) >= {"ASSAULT", "PROTEST", "NONE"}
+    assert r.event_scores["ASSAULT"] > r.event_scores["PROTEST"]
+    assert "checkpoint" in r.event_evidence["ASSAULT"]
+    assert -1 <= r.tone < 0
+
+
+def test_no_event_is_none(tagger):
+    r = tagger.tag("Harvest festival draws crowds", "Visitors bought cider and fish at the stalls in the town square.")
+    assert r.event_type == "NONE"
+    assert r.event_scores["NONE"] >= 0.5
+
+
+def test_stance_labels(tagger):
+    claim = [Claim("c", "Peace talks between the government and the insurgents are making progress.")]
+    dis = tagger.tag("Talks stall", "The peace talks between the government and the insurgents are not making any progress, a diplomat said.", claim)
+    unrel = tagger.tag("Festival", "The harvest festival drew record crowds to the square this weekend.", claim)
+    assert dis.stances[0]["label"] == "disagree" and dis.stances[0]["evidence"]
+    assert unrel.stances[0]["label"] == "unrelated"
+    assert dis.stances[0]["claim_id"] == "c"
+
+
+def test_tag_row_uses_row_targets_or_configured_claims(tagger):
+    row = tag_row(tagger, json.dumps({"id": 7, "text": "Rebels attacked the town.", "targets": ["The town was attacked."]}))
+    assert row["id"] == 7 and [s["target"] for s in row["stances"]] == ["The town was attacked."]
+    row = tag_row(tagger, json.dumps({"id": 8, "text": "Rebels attacked the town."}))
+    assert len(row["stances"]) == len(tagger.claims)
+    assert tag_row(tagger, "not json")["error"]
+
+
+def test_tag_cli_keeps_order_and_count(tmp_path):
+    rows = [{"id": i, "text": t} for i, t in enumerate(["Protesters marched on parliament.", "Troops withdrew from the city.", "Rain fell."])]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("tag", str(inp), str(out))
+    assert proc.returncode == 0, proc.stderr
+    got = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [0, 1, 2]
+    assert got[0]["event_type"] == "PROTEST" and got[1]["event_type"] == "RETREAT"
+    assert all(set(g) >= {"id", "event_type", "event_scores", "stances"} for g in got)
