@@ -6,7 +6,6 @@ place, so a reader never sees half a file.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -121,10 +120,3 @@ def list_files(pattern: str) -> list[str]:
     except Exception:  # noqa: BLE001 - Beam raises BeamIOError for "no match" on some stores
         return []
     return sorted(m.path for r in results for m in r.metadata_list)
-
-
-class BytesSink(io.BytesIO):
-    """An in-memory buffer with a ``close`` that keeps the bytes readable (for pyarrow)."""
-
-    def close(self) -> None:  # pyarrow closes the sink when the writer closes
-        pass

@@ -207,7 +207,7 @@ def text_fingerprint(text: str) -> str:
 
 def stable_id(kind: str, value: str) -> str:
     """A 32-hex-digit id, stable across runs and machines."""
-    return hashlib.blake2b(f"{kind}:{value}".encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16).hexdigest()
 
 
 # Sentence boundaries: end punctuation followed by space and an upper-case letter, digit

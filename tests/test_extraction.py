@@ -3,9 +3,9 @@ import datetime as dt
 import pytest
 
 from newsbeam.extraction import ExtractionError, Extractor, choose_published, fragment_text, page_timestamp
+from newsbeam.text import stable_id
 from newsbeam.transforms.records import KIND_FRAGMENT, KIND_HTML, KIND_TEXT, UTC, RawDocument
 from newsbeam.urls import canonicalize_url
-from newsbeam.text import stable_id
 from tests.conftest import REPO
 
 SAMPLES = REPO / "configs" / "samples"

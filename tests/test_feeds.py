@@ -4,7 +4,7 @@ import pytest
 
 from newsbeam.transforms.feeds import FeedError, parse_feed
 from newsbeam.transforms.read import read_local_file
-from newsbeam.transforms.records import FeedItem, Failure
+from newsbeam.transforms.records import Failure, FeedItem
 from tests.conftest import FIXTURES, REPO
 
 SAMPLES = REPO / "configs" / "samples"

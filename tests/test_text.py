@@ -24,7 +24,7 @@ def test_decode_prefers_declared_then_utf8_then_detection():
     html = '<html><head><meta charset="windows-1252"></head><body>caf\xe9 \u201cquoted\u201d</body></html>'
     text, enc = decode_bytes(html.encode("cp1252"))
     assert "café “quoted”" in text and enc == "cp1252"
-    text, enc = decode_bytes("Grüße aus Köln".encode("utf-8"))
+    text, enc = decode_bytes("Grüße aus Köln".encode())
     assert text == "Grüße aus Köln" and enc == "utf-8"
     # the HTTP header wins over the document
     text, _ = decode_bytes("naïve".encode("latin-1"), http_charset="latin-1")

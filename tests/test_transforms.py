@@ -1,11 +1,10 @@
 """One TestPipeline test per transform, dead-letter outputs included."""
 
 import datetime as dt
-import gzip
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to, is_not_empty
+from apache_beam.testing.util import assert_that, equal_to
 
 from newsbeam.transforms.dedup import LOSERS, Dedup
 from newsbeam.transforms.extract import ExtractArticles
@@ -55,6 +54,14 @@ def test_read_local_inputs_routes_documents_items_and_failures(tmp_path):
         )
 
 
+def test_a_file_that_cannot_be_read_is_an_error_row(tmp_path):
+    gone = tmp_path / "vanished.html"  # matched, then deleted before it was read
+    with TestPipeline() as p:
+        out = p | beam.Create([(str(gone), 100, None)]) | ReadLocalInputs(max_bytes=4096)
+        assert_that(out.documents, equal_to([]))
+        assert_that(out[FAILED] | beam.Map(lambda f: (f.stage, f.input.endswith("vanished.html"))), equal_to([("read", True)]), label="failed")
+
+
 def test_fetch_articles_uses_full_text_or_reports_links():
     full = FeedItem(feed="f", url="https://a.example/1", title="T", content_html="<p>" + "word " * 40 + "</p>")
     teaser = FeedItem(feed="f", url="https://a.example/2", title="T2", summary_html="short")
@@ -96,8 +103,8 @@ def test_tag_articles_and_its_dead_letter(sample_config):
 
 
 def test_write_shards_partitions_and_keys(tmp_path, sample_config):
-    from newsbeam.transforms.tag import tag_article
     from newsbeam.tagging import Tagger
+    from newsbeam.transforms.tag import tag_article
 
     tagger = Tagger(sample_config.taxonomy, sample_config.tone_lexicon, [])
     tagged = [tag_article(tagger, _article(i)) for i in range(3)]

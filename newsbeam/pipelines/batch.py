@@ -93,5 +93,5 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         "partition_by": list(out_cfg.partition_by),
     }
     _ = (shards, deduped["winners"], deduped[LOSERS], counts) | "CommitRun" >> CommitRun(
-        output, state, run_id, summary_base
+        output, state, run_id, summary_base, out_cfg.compression
     )

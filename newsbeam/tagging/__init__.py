@@ -4,6 +4,6 @@
 ``newsbeam tag``, so both always give the same tags for the same text.
 """
 
-from newsbeam.tagging.tagger import Claim, TagResult, Tagger
+from newsbeam.tagging.tagger import Claim, Tagger, TagResult
 
 __all__ = ["Claim", "TagResult", "Tagger"]

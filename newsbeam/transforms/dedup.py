@@ -33,7 +33,7 @@ def read_seen(path: str):
     """``(article_id, text_fingerprint)`` pairs of one seen-ids file."""
     with storage.open_read(path) as fh:
         table = pq.read_table(fh, columns=["article_id", "text_fingerprint"])
-    yield from zip(table.column("article_id").to_pylist(), table.column("text_fingerprint").to_pylist())
+    yield from zip(table.column("article_id").to_pylist(), table.column("text_fingerprint").to_pylist(), strict=True)
 
 
 class LoadSeen(beam.PTransform):

@@ -43,7 +43,8 @@ class _TagFn(beam.DoFn):
             tagged = tag_article(self._tagger, article)
         except Exception as exc:  # noqa: BLE001 - an article that breaks a tagger is an error row
             self.failed.inc()
-            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_TAG, article.input, type(exc).__name__, str(exc)))
+            identity = getattr(article, "input", None) or repr(article)[:200]
+            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_TAG, identity, type(exc).__name__, str(exc)))
             return
         self.ok.inc()
         yield tagged

@@ -10,7 +10,6 @@ the run manifest, then the state. A reader never sees a partial file or a partia
 from __future__ import annotations
 
 import collections
-import dataclasses
 import datetime as dt
 import io
 import logging
@@ -32,8 +31,6 @@ from newsbeam.transforms.records import (
     COLUMN_PARTITIONS,
     DERIVED_PARTITIONS,
     ERROR_SCHEMA,
-    Failure,
-    TaggedArticle,
     article_row,
     error_row,
     utcnow,
@@ -220,7 +217,7 @@ class WriteShards(beam.PTransform):
 # -- commit ------------------------------------------------------------------------------
 
 
-def _filtered_copy(shard: ShardInfo, drop: set[int]) -> tuple[str | None, int]:
+def _filtered_copy(shard: ShardInfo, drop: set[int], compression: str) -> tuple[str | None, int]:
     """Rewrite a shard without the rows in ``drop``; returns (path or None, rows kept)."""
     with storage.open_read(shard.temp_path) as fh:
         table = pq.read_table(fh)
@@ -228,8 +225,7 @@ def _filtered_copy(shard: ShardInfo, drop: set[int]) -> tuple[str | None, int]:
     if not keep:
         return None, 0
     path = shard.temp_path[: -len(".parquet")] + ".dedup.parquet"
-    meta_compression = "zstd"
-    write_table(path, table.take(pa.array(keep, pa.int64())), meta_compression)
+    write_table(path, table.take(pa.array(keep, pa.int64())), compression)
     return path, len(keep)
 
 
@@ -241,6 +237,7 @@ def commit_run(
     winners: list[RowKey],
     losers: list[tuple[RowKey, str]],
     summary: dict,
+    compression: str = "zstd",
 ) -> dict:
     """Make a run's output visible, in an order that a crash at any point cannot corrupt.
 
@@ -255,7 +252,7 @@ def commit_run(
     for shard in sorted(shards, key=lambda s: s.relative_path):
         src, rows = shard.temp_path, shard.rows
         if shard.kind == ARTICLES and drop_by_shard.get(shard.relative_path):
-            src, rows = _filtered_copy(shard, drop_by_shard[shard.relative_path])
+            src, rows = _filtered_copy(shard, drop_by_shard[shard.relative_path], compression)
             if src is None:
                 continue
         moves.append((src, storage.join(output, shard.relative_path)))
@@ -279,6 +276,7 @@ def commit_run(
         },
         "skipped": {"duplicate_in_run": reasons.get("duplicate", 0), "already_stored": reasons.get("seen", 0)},
         "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
+        "compression": compression,
         "files": files,
     }
     tmp_root = storage.join(output, storage.TMP_DIR, run_id)
@@ -305,13 +303,14 @@ def finish_commit(output, state_path, run_id, moves, manifest, winners) -> None:
         )
         seen_path = storage.join(state_path, SEEN, f"{run_id}.parquet")
         tmp = seen_path + ".tmp"
-        write_table(tmp, table, "zstd")
+        write_table(tmp, table, manifest.get("compression", "zstd"))
         storage.rename(tmp, seen_path)
     storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
 
 
 class _CommitFn(beam.DoFn):
-    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict):
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str):
+        self.compression = compression
         self.output = output
         self.state_path = state_path
         self.run_id = run_id
@@ -320,15 +319,17 @@ class _CommitFn(beam.DoFn):
     def process(self, _unused, shards, winners, losers, counts):
         summary = dict(self.summary_base)
         summary["counts"] = dict(sorted(counts))
-        yield commit_run(self.output, self.state_path, self.run_id, list(shards), list(winners), list(losers), summary)
+        yield commit_run(
+            self.output, self.state_path, self.run_id, list(shards), list(winners), list(losers), summary, self.compression
+        )
 
 
 class CommitRun(beam.PTransform):
     """After every shard is written: rename into place, write the manifest, then the state."""
 
-    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict):
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str = "zstd"):
         super().__init__()
-        self.fn = _CommitFn(output, state_path, run_id, summary_base)
+        self.fn = _CommitFn(output, state_path, run_id, summary_base, compression)
 
     def expand(self, inputs):
         shards, winners, losers, counts = inputs
@@ -345,20 +346,3 @@ class CommitRun(beam.PTransform):
                 counts=beam.pvalue.AsList(counts),
             )
         )
-
-
-def failure_from_exception(stage: str, identity: str, exc: BaseException) -> Failure:
-    return Failure(stage, identity, type(exc).__name__, str(exc) or repr(exc))
-
-
-__all__ = [
-    "ARTICLES",
-    "ERRORS",
-    "CommitRun",
-    "RowKey",
-    "ShardInfo",
-    "WriteShards",
-    "commit_run",
-    "dataclasses",
-    "sanitize_partition_value",
-]
