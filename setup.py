@@ -19,6 +19,9 @@ INSTALL_REQUIRES = [
     "trafilatura>=2.0,<3",
     "lxml_html_clean>=0.4",
     "pyarrow>=15",
+    # Async HTTP: many requests in flight from one worker, streaming bodies with a size
+    # cap, and a resolver hook that enforces the SSRF guard at connect time.
+    "aiohttp>=3.9,<4",
     # Config validation with messages that name the offending key.
     "pydantic>=2.5,<3",
     "PyYAML>=6",

@@ -185,8 +185,8 @@ class Extractor:
             raise ExtractionError(
                 "TooShort", f"{words} words is below read.min_words={self.min_words}"
             )
-        url = doc.final_url or doc.url or meta_url
-        canonical = doc.canonical_url or canonicalize_url(url)
+        url = doc.url or doc.final_url or meta_url
+        canonical = doc.canonical_url or canonicalize_url(doc.final_url or url)
         fingerprint = text_fingerprint(text)
         article_id = stable_id("url", canonical) if canonical else stable_id("text", fingerprint)
         source = doc.source or meta_site or host_of(canonical) or _local_source(doc.input)
@@ -204,4 +204,5 @@ class Extractor:
             word_count=words,
             text_fingerprint=fingerprint,
             input=doc.input,
+            final_url=doc.final_url,
         )

@@ -67,9 +67,9 @@ def test_fetch_articles_uses_full_text_or_reports_links():
     teaser = FeedItem(feed="f", url="https://a.example/2", title="T2", summary_html="short")
     nolink = FeedItem(feed="f", url=None, title="T3", summary_html="short", entry_index=2)
     with TestPipeline() as p:
-        out = p | beam.Create([full, teaser, nolink]) | FetchArticles(min_words=20)
+        out = p | beam.Create([full, teaser, nolink]) | FetchArticles(min_words=20, policy=None)
         assert_that(out["documents"] | beam.Map(lambda d: (d.input, d.kind)), equal_to([("https://a.example/1", "fragment")]))
-        assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.error_type)), equal_to([("https://a.example/2", "FetchNotAvailable"), ("f#entry2", "NoLink")]), label="failed")
+        assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.error_type)), equal_to([("https://a.example/2", "FetchDisabled"), ("f#entry2", "NoLink")]), label="failed")
 
 
 def test_extract_articles_with_dead_letters():

@@ -16,7 +16,14 @@ from newsbeam import storage
 from newsbeam.pipelines.config import ResolvedConfig
 from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
 from newsbeam.transforms.extract import ExtractArticles
-from newsbeam.transforms.fetch import FetchArticles
+from newsbeam.transforms.fetch import (
+    FEED_STATUS,
+    RETRY_FEEDS,
+    DropKnownItems,
+    FetchArticles,
+    ReadFeeds,
+    policy_from_config,
+)
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import ARTICLES, ERRORS, CommitRun, WriteShards
@@ -53,11 +60,20 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         | "SpreadFiles" >> beam.Reshuffle()
         | "ReadInputs" >> ReadLocalInputs(cfg.read.max_file_bytes)
     )
-    feed_items = read.feed_items
-    fetched = (
-        feed_items
-        | "SpreadItems" >> beam.Reshuffle()
-        | "FetchArticles" >> FetchArticles(cfg.read.min_words)
+    policy = policy_from_config(cfg.fetch)
+    remote_feeds = [(f.url, f.source) for f in cfg.feeds if not storage.is_local(f.url)]
+    polled = (
+        p
+        | "FeedUrls" >> beam.Create(remote_feeds)
+        | "SpreadFeeds" >> beam.Reshuffle()
+        | "ReadFeeds" >> ReadFeeds(policy, state)
+    )
+    seen = p | "LoadSeen" >> LoadSeen(state)
+    seen_ids = seen | "SeenIds" >> beam.FlatMap(lambda s: [s[0], s[2]] if s[2] else [s[0]])
+    feed_items = (read.feed_items, polled.items) | "AllFeedItems" >> beam.Flatten()
+    new_items = feed_items | "DropKnownItems" >> DropKnownItems(seen_ids)
+    fetched = new_items.items | "FetchArticles" >> FetchArticles(
+        cfg.read.min_words, policy if cfg.fetch.enabled else None
     )
     documents = (read.documents, fetched["documents"]) | "AllDocuments" >> beam.Flatten()
     extracted = documents | "ExtractArticles" >> ExtractArticles(cfg.read.min_words)
@@ -70,6 +86,7 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     failures = (
         matched[FAILED],
         read[FAILED],
+        polled[FAILED],
         fetched[FAILED],
         extracted[FAILED],
         tagged[FAILED],
@@ -77,11 +94,12 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     error_shards = failures | "WriteErrors" >> WriteShards(
         ERRORS, output, run_id, [], out_cfg.compression, out_cfg.max_rows_per_file
     )
-    deduped = written.keys | "Dedup" >> Dedup(p | "LoadSeen" >> LoadSeen(state))
+    deduped = written.keys | "Dedup" >> Dedup(seen)
     counts = (
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
         _count("FeedItems", feed_items),
+        _count("NewFeedItems", new_items.items),
         _count("Extracted", extracted.articles),
         _count("Tagged", tagged.tagged),
     ) | "AllCounts" >> beam.Flatten()
@@ -92,6 +110,12 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         "feeds": [f.url for f in cfg.feeds],
         "partition_by": list(out_cfg.partition_by),
     }
-    _ = (shards, deduped["winners"], deduped[LOSERS], counts) | "CommitRun" >> CommitRun(
-        output, state, run_id, summary_base, out_cfg.compression
-    )
+    _ = (
+        shards,
+        deduped["winners"],
+        deduped[LOSERS],
+        counts,
+        polled[FEED_STATUS],
+        fetched[RETRY_FEEDS],
+        new_items.skipped,
+    ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression)

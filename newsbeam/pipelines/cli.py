@@ -7,6 +7,7 @@ go to ``PipelineOptions`` unchanged.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import os
@@ -71,12 +72,19 @@ def format_summary(manifest: dict) -> str:
     skipped = manifest.get("skipped", {})
     lines = [
         f"run {manifest['run_id']}:",
-        f"  read       {counts.get('FilesMatched', 0)} files -> {counts.get('DocumentsRead', 0)} documents + {counts.get('FeedItems', 0)} feed entries",
+        f"  read       {counts.get('FilesMatched', 0)} files -> {counts.get('DocumentsRead', 0)} documents + {counts.get('FeedItems', 0)} feed entries"
+        f" ({counts.get('NewFeedItems', 0)} new)",
         f"  extracted  {counts.get('Extracted', 0)} articles",
         f"  tagged     {counts.get('Tagged', 0)} articles",
         f"  written    {written.get('articles', 0)} articles, {written.get('errors', 0)} error rows, {written.get('files', 0)} files",
         f"  skipped    {skipped.get('duplicate_in_run', 0)} duplicates in this run, {skipped.get('already_stored', 0)} already stored",
     ]
+    feeds = manifest.get("feeds") or {}
+    if feeds:
+        polled = collections.Counter(
+            "failed" if f.get("error") else ("not modified" if f.get("status") == 304 else "fetched") for f in feeds.values()
+        )
+        lines.append("  feeds      " + ", ".join(f"{n} {k}" for k, n in sorted(polled.items())))
     failed = manifest.get("failed", {})
     if failed:
         lines.append("  failed     " + "; ".join(
@@ -132,6 +140,10 @@ def cmd_run(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the pipeline finished but did not commit
         return _fail(f"run finished without a manifest at {manifest_path}: {exc}", EXIT_FAILED)
     print(format_summary(manifest))
+    feeds = manifest.get("feeds") or {}
+    if feeds and all(f.get("error") for f in feeds.values()):
+        print(f"  took       {time.monotonic() - started:.1f} s")
+        return _fail(f"every feed failed ({len(feeds)} of {len(feeds)}): see {output}/errors", EXIT_FAILED)
     print(f"  took       {time.monotonic() - started:.1f} s")
     print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {manifest_path})")
     sql = (

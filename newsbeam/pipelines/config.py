@@ -71,6 +71,8 @@ class ReadConfig(_Strict):
 
 
 class FetchConfig(_Strict):
+    # Off: entries without full text become error rows instead of requests (offline runs).
+    enabled: bool = True
     user_agent: str = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam; news research crawler)"
     allow_private_network: bool = False
     respect_robots: bool = True

@@ -30,14 +30,17 @@ def seen_files(state_path: str) -> list[str]:
 
 
 def read_seen(path: str):
-    """``(article_id, text_fingerprint)`` pairs of one seen-ids file."""
+    """``(article_id, text_fingerprint, url_id)`` triples of one seen-ids file."""
     with storage.open_read(path) as fh:
-        table = pq.read_table(fh, columns=["article_id", "text_fingerprint"])
-    yield from zip(table.column("article_id").to_pylist(), table.column("text_fingerprint").to_pylist(), strict=True)
+        table = pq.read_table(fh)
+    url_ids = table.column("url_id").to_pylist() if "url_id" in table.column_names else [None] * table.num_rows
+    yield from zip(
+        table.column("article_id").to_pylist(), table.column("text_fingerprint").to_pylist(), url_ids, strict=True
+    )
 
 
 class LoadSeen(beam.PTransform):
-    """The ``(article_id, text_fingerprint)`` pairs stored by earlier runs."""
+    """The ``(article_id, text_fingerprint, url_id)`` triples stored by earlier runs."""
 
     def __init__(self, state_path: str):
         super().__init__()

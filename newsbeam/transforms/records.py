@@ -113,6 +113,7 @@ class Article:
     word_count: int
     text_fingerprint: str
     input: str
+    final_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ ARTICLE_SCHEMA = pa.schema(
     [
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("url", pa.string()),
+        pa.field("final_url", pa.string()),
         pa.field("canonical_url", pa.string()),
         pa.field("source", pa.string()),
         pa.field("title", pa.string()),
@@ -205,6 +207,7 @@ def article_row(tagged: TaggedArticle, run_id: str) -> dict:
     return {
         "article_id": a.article_id,
         "url": a.url,
+        "final_url": a.final_url,
         "canonical_url": a.canonical_url,
         "source": a.source,
         "title": a.title,

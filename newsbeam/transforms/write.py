@@ -26,6 +26,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam import storage
+from newsbeam.text import stable_id
 from newsbeam.transforms.records import (
     ARTICLE_SCHEMA,
     COLUMN_PARTITIONS,
@@ -35,6 +36,7 @@ from newsbeam.transforms.records import (
     error_row,
     utcnow,
 )
+from newsbeam.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ ARTICLES = "articles"
 ERRORS = "errors"
 RUNS = "_runs"
 SEEN = "seen"
+FEEDS_STATE = "feeds.json"
 KEYS = "keys"
 
 UNKNOWN_PARTITION = "unknown"
@@ -53,9 +56,18 @@ SEEN_SCHEMA = pa.schema(
     [
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("text_fingerprint", pa.string(), nullable=False),
+        # The id of the URL the article was listed under, when a page's canonical link
+        # gave it another id: a later run must recognise the listing too.
+        pa.field("url_id", pa.string()),
         pa.field("run_id", pa.string(), nullable=False),
     ]
 )
+
+
+def url_id(url: str | None) -> str | None:
+    """The id an article gets from this URL (before any page says otherwise)."""
+    canonical = canonicalize_url(url)
+    return stable_id("url", canonical) if canonical else None
 
 
 def sanitize_partition_value(value: object) -> str:
@@ -104,6 +116,7 @@ class RowKey:
     rank: str  # the smallest rank among duplicates is kept
     shard: str
     index: int
+    url_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,14 @@ class _WriteShardsFn(beam.DoFn):
         if self.kind == ARTICLES:
             yield beam.pvalue.TaggedOutput(
                 KEYS,
-                RowKey(row["article_id"], row["text_fingerprint"], element.article.input, buf.relative_path, len(buf.rows)),
+                RowKey(
+                    row["article_id"],
+                    row["text_fingerprint"],
+                    element.article.input,
+                    buf.relative_path,
+                    len(buf.rows),
+                    url_id(row["url"]),
+                ),
             )
         else:
             buf.failures[(row["stage"], row["error_type"])] += 1
@@ -238,6 +258,9 @@ def commit_run(
     losers: list[tuple[RowKey, str]],
     summary: dict,
     compression: str = "zstd",
+    feed_statuses: list | None = None,
+    retry_feeds: list[str] | None = None,
+    item_skips: list[tuple[str, int]] | None = None,
 ) -> dict:
     """Make a run's output visible, in an order that a crash at any point cannot corrupt.
 
@@ -263,6 +286,13 @@ def commit_run(
         for stage, error_type, count in shard.failures:
             failed[stage][error_type] = failed[stage].get(error_type, 0) + count
     reasons = collections.Counter(reason for _key, reason in losers)
+    entry_skips = collections.Counter()
+    for reason, count in item_skips or []:
+        entry_skips[reason] += count
+    feeds = {
+        st.url: {"status": st.status, "entries": st.entries, "error": st.error}
+        for st in sorted(feed_statuses or [], key=lambda st: st.url)
+    }
     manifest = {
         "run_id": run_id,
         "committed_at": utcnow().isoformat(),
@@ -274,7 +304,11 @@ def commit_run(
             "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
             "files": len(files),
         },
-        "skipped": {"duplicate_in_run": reasons.get("duplicate", 0), "already_stored": reasons.get("seen", 0)},
+        "skipped": {
+            "duplicate_in_run": reasons.get("duplicate", 0) + entry_skips.get("duplicate", 0),
+            "already_stored": reasons.get("seen", 0) + entry_skips.get("seen", 0),
+        },
+        "feeds": feeds,
         "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
         "compression": compression,
         "files": files,
@@ -282,11 +316,39 @@ def commit_run(
     tmp_root = storage.join(output, storage.TMP_DIR, run_id)
     # The journal lets a rerun finish a commit that a crash interrupted (roll forward).
     storage.write_json_atomic(storage.join(tmp_root, "_commit.json"), {"moves": moves, "manifest": manifest})
-    finish_commit(output, state_path, run_id, moves, manifest, winners)
+    # (winners and validators are recomputed by a rerun, so the journal need not hold them)
+    validators = feed_validators(feed_statuses or [], set(retry_feeds or []))
+    finish_commit(output, state_path, run_id, moves, manifest, winners, validators)
     return manifest
 
 
-def finish_commit(output, state_path, run_id, moves, manifest, winners) -> None:
+def feed_validators(statuses: list, retry: set[str]) -> dict[str, dict | None]:
+    """Validators to save per feed; None forgets a feed's, so its next poll is a full GET.
+
+    A feed whose poll failed, or one of whose articles failed transiently, is forgotten:
+    the next run lists its entries again and fetches the ones still missing.
+    """
+    out: dict[str, dict | None] = {}
+    for st in statuses:
+        if st.error is not None or st.url in retry or not (st.etag or st.last_modified):
+            out[st.url] = None
+        else:
+            out[st.url] = {"etag": st.etag, "last_modified": st.last_modified, "checked_at": utcnow().isoformat()}
+    return out
+
+
+def save_feed_state(state_path: str, validators: dict[str, dict | None]) -> None:
+    path = storage.join(state_path, FEEDS_STATE)
+    state = storage.read_json(path) if storage.exists(path) else {}
+    for url, value in validators.items():
+        if value is None:
+            state.pop(url, None)
+        else:
+            state[url] = value
+    storage.write_json_atomic(path, state)
+
+
+def finish_commit(output, state_path, run_id, moves, manifest, winners, validators=None) -> None:
     """The idempotent tail of a commit: renames, manifest, state, cleanup."""
     for src, dst in moves:
         if storage.exists(src):
@@ -297,6 +359,7 @@ def finish_commit(output, state_path, run_id, moves, manifest, winners) -> None:
             {
                 "article_id": [k.article_id for k in winners],
                 "text_fingerprint": [k.text_fingerprint for k in winners],
+                "url_id": [k.url_id if k.url_id != k.article_id else None for k in winners],
                 "run_id": [run_id] * len(winners),
             },
             schema=SEEN_SCHEMA,
@@ -305,6 +368,8 @@ def finish_commit(output, state_path, run_id, moves, manifest, winners) -> None:
         tmp = seen_path + ".tmp"
         write_table(tmp, table, manifest.get("compression", "zstd"))
         storage.rename(tmp, seen_path)
+    if validators:
+        save_feed_state(state_path, validators)
     storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
 
 
@@ -316,11 +381,21 @@ class _CommitFn(beam.DoFn):
         self.run_id = run_id
         self.summary_base = summary_base
 
-    def process(self, _unused, shards, winners, losers, counts):
+    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips):
         summary = dict(self.summary_base)
         summary["counts"] = dict(sorted(counts))
         yield commit_run(
-            self.output, self.state_path, self.run_id, list(shards), list(winners), list(losers), summary, self.compression
+            self.output,
+            self.state_path,
+            self.run_id,
+            list(shards),
+            list(winners),
+            list(losers),
+            summary,
+            self.compression,
+            list(feed_statuses),
+            list(retry_feeds),
+            list(item_skips),
         )
 
 
@@ -332,7 +407,7 @@ class CommitRun(beam.PTransform):
         self.fn = _CommitFn(output, state_path, run_id, summary_base, compression)
 
     def expand(self, inputs):
-        shards, winners, losers, counts = inputs
+        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips = inputs
         pbegin = shards.pipeline
         return (
             pbegin
@@ -344,5 +419,8 @@ class CommitRun(beam.PTransform):
                 winners=beam.pvalue.AsList(winners),
                 losers=beam.pvalue.AsList(losers),
                 counts=beam.pvalue.AsList(counts),
+                feed_statuses=beam.pvalue.AsList(feed_statuses),
+                retry_feeds=beam.pvalue.AsList(retry_feeds),
+                item_skips=beam.pvalue.AsList(item_skips),
             )
         )
