@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from multidict import CIMultiDict
 
 LOGGER = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_CRAWL_DELAY = re.compile(r"^\s*crawl-delay\s*:\s*([0-9]*\.?[0-9]+)", re.I | re.M)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
 
@@ -262,9 +264,14 @@ class Fetcher:
             if exc.status is not None and 400 <= exc.status < 500:
                 return None  # RFC 9309: unavailable robots.txt (4xx) means no restrictions
             raise FetchError("RobotsUnavailable", f"robots.txt of {origin} unreachable: {exc}", exc.status, True) from None
+        text = resp.body.decode("utf-8", errors="replace")
         parser = urllib.robotparser.RobotFileParser()
-        parser.parse(resp.body.decode("utf-8", errors="replace").splitlines())
+        parser.parse(text.splitlines())
         delay = parser.crawl_delay(self.policy.user_agent) or parser.crawl_delay("*")
+        if delay is None:
+            # robotparser reads whole seconds only; "Crawl-delay: 0.5" is common too.
+            match = _CRAWL_DELAY.search(text)
+            delay = float(match.group(1)) if match else None
         host = urlsplit(origin).netloc
         if delay:
             gate = self._gate(host)
@@ -371,7 +378,7 @@ class Fetcher:
             try:
                 async with session.get(url, headers=headers, allow_redirects=False) as resp:
                     if resp.status in REDIRECT_STATUSES or resp.status == 304 or resp.status >= 400:
-                        return resp.status, dict(resp.headers), b""
+                        return resp.status, CIMultiDict(resp.headers), b""
                     length = resp.content_length
                     if length is not None and length > max_bytes:
                         raise FetchError("TooLarge", f"Content-Length {length} exceeds {max_bytes} bytes", resp.status)
@@ -381,7 +388,7 @@ class Fetcher:
                         if size > max_bytes:
                             raise FetchError("TooLarge", f"body exceeds {max_bytes} bytes", resp.status)
                         chunks.append(chunk)
-                    return resp.status, dict(resp.headers), b"".join(chunks)
+                    return resp.status, CIMultiDict(resp.headers), b"".join(chunks)
             except FetchError:
                 raise
             except asyncio.TimeoutError:
@@ -417,6 +424,8 @@ class BackgroundLoop:
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
+        if not self.loop.is_running() and not self.loop.is_closed():
+            self.loop.close()
 
 
 def find_canonical(html: str, base: str) -> str | None:
