@@ -29,13 +29,16 @@ INSTALL_REQUIRES = [
     "py3langid>=0.3",
     "python-dateutil>=2.8",
     "charset-normalizer>=3",
+    # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
+    "duckdb>=1.1",
+    "matplotlib>=3.8",
 ]
 
 EXTRAS = {
     "dev": [
         "pytest>=8",
-        "duckdb>=1.1",
         "polars>=1.0",
+        "pandas>=2.0",
         "ruff>=0.6",
     ],
 }

@@ -234,7 +234,39 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 
-COMMANDS = {"run": cmd_run, "tag": cmd_tag}
+def cmd_report(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam report",
+        description="Summarise an output directory: a self-contained HTML page with charts, and a terminal summary.",
+    )
+    parser.add_argument("--output", required=True, help="the output directory of newsbeam run")
+    parser.add_argument("--since", help="first published date to include (YYYY-MM-DD)")
+    parser.add_argument("--until", help="last published date to include (YYYY-MM-DD)")
+    parser.add_argument("--html", help="where to write the page (default <output>/report.html)")
+    args = parser.parse_args(argv)
+    import datetime as dt
+
+    from newsbeam import report
+
+    for flag in ("since", "until"):
+        value = getattr(args, flag)
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                return _fail(f"--{flag} {value!r} is not a date (YYYY-MM-DD)", EXIT_CONFIG)
+    if not os.path.isdir(args.output):
+        return _fail(f"output {args.output} is not a directory", EXIT_CONFIG)
+    agg = report.aggregate(args.output, args.since, args.until)
+    page = args.html or os.path.join(args.output, "report.html")
+    with open(page, "w", encoding="utf-8") as fh:
+        fh.write(report.render_html(agg, args.output, args.since, args.until))
+    print(report.terminal_summary(agg))
+    print(f"report: {os.path.abspath(page)}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "tag": cmd_tag, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

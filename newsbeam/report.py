@@ -1,0 +1,317 @@
+"""``newsbeam report``: what happened, as one self-contained HTML page and a terminal summary.
+
+Every number is aggregated in DuckDB over the Hive-partitioned Parquet (partition
+pruning on ``published_date`` for ``--since``/``--until``), so the page renders the same
+way for ten articles or a hundred thousand: Python only ever sees aggregates. Charts are
+drawn with matplotlib and inlined as SVG, so the page has no network reference and
+opens from disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import logging
+import os
+from dataclasses import dataclass, field
+
+LOGGER = logging.getLogger(__name__)
+
+# One colour per event type, the same in every chart (PLOVER order: cooperative to
+# conflictual, cool to warm; NONE grey).
+EVENT_COLORS = {
+    "AGREE": "#1b7837", "CONSULT": "#5aae61", "SUPPORT": "#a6dba0", "CONCEDE": "#7fbf7b",
+    "COOPERATE": "#2c7fb8", "AID": "#41b6c4", "RETREAT": "#a1dab4", "REQUEST": "#fdd49e",
+    "ACCUSE": "#fdbb84", "REJECT": "#fc8d59", "THREATEN": "#ef6548", "PROTEST": "#9e9ac8",
+    "SANCTION": "#6a51a3", "MOBILIZE": "#d7301f", "COERCE": "#b30000", "ASSAULT": "#7f0000",
+    "NONE": "#bdbdbd",
+}
+STANCE_COLORS = {"agree": "#1a9850", "discuss": "#fee08b", "disagree": "#d73027"}
+TOP_SOURCES = 8
+# Bucket by day up to this many days, then by week, then by month.
+MAX_DAILY_BUCKETS = 120
+MAX_WEEKLY_BUCKETS = 160
+
+
+@dataclass
+class Aggregates:
+    total: int = 0
+    first: dt.date | None = None
+    last: dt.date | None = None
+    bucket: str = "day"
+    by_source_time: list[tuple] = field(default_factory=list)  # (bucket, source, n)
+    by_event_time: list[tuple] = field(default_factory=list)  # (bucket, event_type, n)
+    stance_time: list[tuple] = field(default_factory=list)  # (claim_id, target, bucket, label, n)
+    sources: list[tuple] = field(default_factory=list)  # (source, n)
+    languages: list[tuple] = field(default_factory=list)  # (language, n)
+    events: list[tuple] = field(default_factory=list)  # (event_type, n)
+    errors: list[tuple] = field(default_factory=list)  # (stage, error_type, n)
+    runs: int = 0
+
+
+def _where(since: str | None, until: str | None) -> str:
+    clauses = []
+    if since:
+        clauses.append(f"published_date >= DATE '{dt.date.fromisoformat(since)}'")
+    if until:
+        clauses.append(f"published_date <= DATE '{dt.date.fromisoformat(until)}'")
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def aggregate(output: str, since: str | None = None, until: str | None = None) -> Aggregates:
+    """Every number the report shows, computed in DuckDB."""
+    import duckdb
+
+    agg = Aggregates()
+    con = duckdb.connect()
+    articles = os.path.join(output, "articles", "**", "*.parquet")
+    errors = os.path.join(output, "errors", "*.parquet")
+    has_articles = bool(_glob(articles))
+    if has_articles:
+        con.execute(
+            "CREATE VIEW a AS SELECT *, coalesce(published_date, CAST(fetched_at AS DATE)) AS day "
+            f"FROM read_parquet('{articles}', hive_partitioning = true, union_by_name = true)"
+        )
+        con.execute(f"CREATE VIEW f AS SELECT * FROM a {_where(since, until)}")
+        agg.total, agg.first, agg.last = con.execute("SELECT count(*), min(day), max(day) FROM f").fetchone()
+    if agg.total:
+        span = (agg.last - agg.first).days + 1
+        agg.bucket = "day" if span <= MAX_DAILY_BUCKETS else ("week" if span / 7 <= MAX_WEEKLY_BUCKETS else "month")
+        b = f"CAST(date_trunc('{agg.bucket}', day) AS DATE)"
+        agg.sources = con.execute(
+            "SELECT coalesce(source, 'unknown') s, count(*) n FROM f GROUP BY s ORDER BY n DESC, s"
+        ).fetchall()
+        top = [s for s, _ in agg.sources[:TOP_SOURCES]]
+        agg.by_source_time = con.execute(
+            f"SELECT {b} t, CASE WHEN coalesce(source, 'unknown') IN (SELECT unnest(?)) "
+            "THEN coalesce(source, 'unknown') ELSE 'other sources' END s, count(*) FROM f GROUP BY t, s ORDER BY t, s",
+            [top],
+        ).fetchall()
+        agg.by_event_time = con.execute(
+            f"SELECT {b} t, event_type, count(*) FROM f GROUP BY t, event_type ORDER BY t, event_type"
+        ).fetchall()
+        agg.events = con.execute("SELECT event_type, count(*) n FROM f GROUP BY event_type ORDER BY n DESC, event_type").fetchall()
+        agg.languages = con.execute(
+            "SELECT coalesce(language, 'unknown') l, count(*) n FROM f GROUP BY l ORDER BY n DESC, l"
+        ).fetchall()
+        agg.stance_time = con.execute(
+            f"SELECT s.claim_id, any_value(s.target), {b} t, s.label, count(*) "
+            "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
+        ).fetchall()
+    if _glob(errors):
+        agg.errors = con.execute(
+            f"SELECT stage, error_type, count(*) n FROM read_parquet('{errors}') GROUP BY ALL ORDER BY n DESC, stage, error_type"
+        ).fetchall()
+    agg.runs = len(_glob(os.path.join(output, "_runs", "*.json")))
+    return agg
+
+
+def _glob(pattern: str) -> list[str]:
+    import glob
+
+    return glob.glob(pattern, recursive=True)
+
+
+# -- charts ---------------------------------------------------------------------------
+
+
+def _figure(width=10.0, height=3.6):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height))
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _pivot(rows, key_order=None):
+    """(bucket, key, n) rows to (buckets, {key: [n per bucket]})."""
+    buckets = sorted({r[0] for r in rows})
+    keys = key_order or sorted({r[1] for r in rows})
+    index = {b: i for i, b in enumerate(buckets)}
+    series = {k: [0] * len(buckets) for k in keys}
+    for bucket, key, n in rows:
+        if key in series:
+            series[key][index[bucket]] += n
+    return buckets, series
+
+
+def _stacked(ax, buckets, series, colors, agg: Aggregates, integer: bool = True):
+    """Stacked bars over the report's whole window, so every time chart shares one axis."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
+
+    bucket_name = agg.bucket
+    width = {"day": 0.8, "week": 5.6, "month": 24}[bucket_name]
+    bottom = [0] * len(buckets)
+    for key, values in series.items():
+        ax.bar(buckets, values, width=width, bottom=bottom, label=key, color=colors.get(key), linewidth=0)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    pad = dt.timedelta(days={"day": 1, "week": 7, "month": 31}[bucket_name])
+    ax.set_xlim(agg.first - pad, agg.last + pad)
+    if integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+
+
+def chart_sources_over_time(agg: Aggregates) -> str:
+    import matplotlib
+
+    fig, ax = _figure()
+    order = [s for s, _ in agg.sources[:TOP_SOURCES]]
+    if any(r[1] == "other sources" for r in agg.by_source_time):
+        order.append("other sources")
+    buckets, series = _pivot(agg.by_source_time, order)
+    cmap = matplotlib.colormaps["tab10"]
+    colors = {k: ("#bdbdbd" if k == "other sources" else cmap(i % 10)) for i, k in enumerate(order)}
+    _stacked(ax, buckets, series, colors, agg)
+    ax.set_ylabel(f"articles per {agg.bucket}")
+    ax.set_title(f"Articles per {agg.bucket}, by source", loc="left")
+    return _svg(fig)
+
+
+def chart_events_over_time(agg: Aggregates) -> str:
+    fig, ax = _figure()
+    present = {r[1] for r in agg.by_event_time}
+    order = [t for t in EVENT_COLORS if t in present] + sorted(present - set(EVENT_COLORS))
+    buckets, series = _pivot(agg.by_event_time, order)
+    _stacked(ax, buckets, series, EVENT_COLORS, agg)
+    ax.set_ylabel(f"articles per {agg.bucket}")
+    ax.set_title(f"Event types per {agg.bucket} (PLOVER; NONE = no political event)", loc="left")
+    return _svg(fig)
+
+
+def chart_stances(agg: Aggregates) -> list[tuple[str, str, str]]:
+    """One chart per claim: share of agree/discuss/disagree among related articles."""
+    import matplotlib.dates as mdates
+
+    charts = []
+    claims: dict[str, tuple[str, list]] = {}
+    for claim_id, target, bucket, label, n in agg.stance_time:
+        claims.setdefault(claim_id, (target, []))[1].append((bucket, label, n))
+    for claim_id, (target, rows) in sorted(claims.items()):
+        related = [r for r in rows if r[1] != "unrelated"]
+        unrelated = sum(r[2] for r in rows if r[1] == "unrelated")
+        fig, ax = _figure(height=3.0)
+        if not related:
+            ax.text(0.5, 0.5, f"no related article ({unrelated} unrelated)", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            buckets, series = _pivot(related, list(STANCE_COLORS))
+            totals = [sum(series[k][i] for k in series) for i in range(len(buckets))]
+            shares = {k: [v / t if t else 0 for v, t in zip(vals, totals, strict=True)] for k, vals in series.items()}
+            _stacked(ax, buckets, shares, STANCE_COLORS, agg, integer=False)
+            for x, total in zip(buckets, totals, strict=True):
+                ax.annotate(f"n={total}", (mdates.date2num(x), 1.0), ha="center", va="bottom", fontsize=7, color="#555")
+            ax.set_ylim(0, 1.12)
+            ax.set_ylabel("share of related articles")
+        ax.set_title(f"Stance toward: {target}", loc="left", fontsize=10)
+        charts.append((claim_id, target, _svg(fig)))
+    return charts
+
+
+def chart_bars(rows: list[tuple], title: str, xlabel: str, colors: dict | None = None, limit: int = 15) -> str:
+    rows = rows[:limit]
+    fig, ax = _figure(width=5.2, height=max(1.6, 0.32 * len(rows) + 0.9))
+    labels = [str(r[0]) for r in rows][::-1]
+    values = [r[-1] for r in rows][::-1]
+    ax.barh(labels, values, color=[(colors or {}).get(lbl, "#4c72b0") for lbl in labels])
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    for y, v in enumerate(values):
+        ax.annotate(str(v), (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=7)
+    return _svg(fig)
+
+
+# -- page -------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.meta{color:#666} .grid{display:flex;flex-wrap:wrap;gap:1rem} .grid>div{flex:1 1 480px}
+table{border-collapse:collapse;font-size:.9rem} td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left}
+td.n{text-align:right} svg{max-width:100%;height:auto}
+"""
+
+
+def render_html(agg: Aggregates, output: str, since: str | None, until: str | None) -> str:
+    esc = html.escape
+    window = f"{since or agg.first or '…'} to {until or agg.last or '…'}"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>newsbeam report: {esc(output)}</title><style>{_CSS}</style></head><body>",
+        "<h1>newsbeam report</h1>",
+        f"<p class='meta'>{esc(output)} &middot; {agg.total} articles &middot; {esc(window)} &middot; "
+        f"{agg.runs} runs &middot; generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+    ]
+    if not agg.total:
+        parts.append("<p><strong>No articles in this window.</strong></p>")
+    else:
+        parts += [
+            "<h2 id='volume'>Articles over time</h2>", chart_sources_over_time(agg),
+            "<h2 id='events'>Event types over time</h2>", chart_events_over_time(agg),
+            "<h2 id='stance'>Stance toward each claim</h2>",
+        ]
+        stance_charts = chart_stances(agg)
+        if not stance_charts:
+            parts.append("<p>No claims were configured for these articles.</p>")
+        parts += [svg for _, _, svg in stance_charts]
+        parts += [
+            "<h2 id='sources'>Sources and languages</h2><div class='grid'>",
+            f"<div>{chart_bars(agg.sources, 'Top sources', 'articles')}</div>",
+            f"<div>{chart_bars(agg.languages, 'Languages', 'articles')}</div>",
+            f"<div>{chart_bars(agg.events, 'Event types, all articles', 'articles', EVENT_COLORS, limit=17)}</div>",
+            "</div>",
+        ]
+    parts.append("<h2 id='errors'>Errors by stage and type</h2>")
+    if agg.errors:
+        labelled = [(f"{s} / {t}", n) for s, t, n in agg.errors]
+        parts.append(chart_bars(labelled, "Failures (all runs)", "error rows", limit=20))
+        rows = "".join(f"<tr><td>{esc(s)}</td><td>{esc(t)}</td><td class='n'>{n}</td></tr>" for s, t, n in agg.errors)
+        parts.append(f"<table><tr><th>stage</th><th>error type</th><th>rows</th></tr>{rows}</table>")
+    else:
+        parts.append("<p>No errors recorded.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def terminal_summary(agg: Aggregates) -> str:
+    if not agg.total:
+        return "no articles in this window" + (f"; {sum(e[2] for e in agg.errors)} error rows" if agg.errors else "")
+    lines = [
+        f"{agg.total} articles, {agg.first} to {agg.last}, from {len(agg.sources)} sources in {len(agg.languages)} languages",
+        "top sources:  " + ", ".join(f"{s} {n}" for s, n in agg.sources[:5]),
+        "event types:  " + ", ".join(f"{t} {n}" for t, n in agg.events[:8]),
+    ]
+    per_claim: dict[str, dict[str, int]] = {}
+    for claim_id, _t, _b, label, n in agg.stance_time:
+        per_claim.setdefault(claim_id, {}).setdefault(label, 0)
+        per_claim[claim_id][label] += n
+    for claim_id, labels in sorted(per_claim.items()):
+        lines.append(f"stance {claim_id}: " + ", ".join(f"{k} {labels.get(k, 0)}" for k in ("agree", "disagree", "discuss", "unrelated")))
+    if agg.errors:
+        lines.append("errors:       " + ", ".join(f"{s}/{t} {n}" for s, t, n in agg.errors[:6]))
+    return "\n".join(lines)
