@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean train eval bench
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+train: $(STAMP)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
+	$(PY) -m training.train_events
+	$(PY) -m training.train_stance
+
+eval: $(STAMP)  ## measure the tags on held-back dev data; writes EVALUATION.md
+	$(PY) -m training.evaluate
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check newsbeam tests
+	$(VENV)/bin/ruff check newsbeam tests training benchmarks
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

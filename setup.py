@@ -39,6 +39,9 @@ EXTRAS = {
         "pytest>=8",
         "polars>=1.0",
         "pandas>=2.0",
+        # training the tag models (make train / make eval) only
+        "scikit-learn>=1.4",
+        "scipy>=1.10",
         "ruff>=0.6",
     ],
 }
@@ -50,7 +53,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["newsbeam", "newsbeam.*"]) + ["newsbeam.configs"],
     package_dir={"newsbeam.configs": "configs"},
-    package_data={"newsbeam.configs": ["*.yaml", "*/*.yaml", "samples/*", "samples/*/*"]},
+    package_data={
+        "newsbeam.configs": ["*.yaml", "*/*.yaml", "samples/*", "samples/*/*"],
+        "newsbeam.tagging": ["models/*.npz"],
+    },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

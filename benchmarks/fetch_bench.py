@@ -39,7 +39,8 @@ def start_hosts(n_articles: int) -> tuple[list[Server], list[str]]:
     urls = []
     for i in range(n_articles):
         srv = servers[i % HOSTS]
-        srv.route(f"/a/{i}", lambda req, body=page(i): Reply(body=body, delay=DELAY))
+        body = page(i)
+        srv.route(f"/a/{i}", lambda req, body=body: Reply(body=body, delay=DELAY))
         urls.append(srv.url(f"/a/{i}"))
     return servers, urls
 

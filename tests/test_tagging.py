@@ -31,12 +31,14 @@ def test_no_event_is_none(tagger):
 
 
 def test_stance_labels(tagger):
-    claim = [Claim("c", "Peace talks between the government and the insurgents are making progress.")]
-    dis = tagger.tag("Talks stall", "The peace talks between the government and the insurgents are not making any progress, a diplomat said.", claim)
-    unrel = tagger.tag("Festival", "The harvest festival drew record crowds to the square this weekend.", claim)
-    assert dis.stances[0]["label"] == "disagree" and dis.stances[0]["evidence"]
-    assert unrel.stances[0]["label"] == "unrelated"
-    assert dis.stances[0]["claim_id"] == "c"
+    claim = [Claim("c", "The mayor of Kestrel Ford has resigned.")]
+    agree = tagger.tag(None, "The mayor of Kestrel Ford has resigned, the town council confirmed on Monday. She handed her resignation letter to the council after ten years in office.", claim)
+    discuss = tagger.tag(None, "The mayor of Kestrel Ford has reportedly resigned, according to a local radio station. The claim could not be verified. The council did not respond to requests for comment.", claim)
+    unrel = tagger.tag(None, "The harvest festival drew record crowds. Stalls sold cider and fish in the square.", claim)
+    assert agree.stances[0]["label"] == "agree" and "confirmed" in agree.stances[0]["evidence"]
+    assert discuss.stances[0]["label"] == "discuss"
+    assert unrel.stances[0]["label"] == "unrelated" and unrel.stances[0]["evidence"] is None
+    assert agree.stances[0]["claim_id"] == "c" and 0 < agree.stances[0]["score"] <= 1
 
 
 def test_tag_row_uses_row_targets_or_configured_claims(tagger):

@@ -1,0 +1,109 @@
+"""Train the stance model on FNC-1 (bodies not held back): TF vectors of claim and body,
+similarity and cue features, one hidden layer of 100 units. Writes
+newsbeam/tagging/models/stance.npz.
+
+    .venv/bin/python -m training.train_stance
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.neural_network import MLPClassifier
+
+from newsbeam.tagging.stance import LABELS, N_DENSE, StanceModel, term_counts
+from newsbeam.text import split_sentences
+from training import data
+
+SEED = 7
+VOCAB = 5000
+HIDDEN = 100
+EPOCHS = 12
+ALPHA = 3e-4
+# Oversampling of the rare labels in training (disagree is 2 % of FNC-1).
+OVERSAMPLE = {"agree": 2, "disagree": 8, "discuss": 1, "unrelated": 1}
+MODEL = data.REPO / "newsbeam" / "tagging" / "models" / "stance.npz"
+
+
+def vocabulary(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    tf, df = Counter(), Counter()
+    for text in texts:
+        counts = term_counts(text)
+        tf.update(counts)
+        df.update(counts.keys())
+    vocab = [t for t, _ in tf.most_common(VOCAB)]
+    n = len(texts)
+    idf = np.asarray([np.log((1 + n) / (1 + df[t])) + 1 for t in vocab], np.float32)
+    return vocab, idf
+
+
+def featurizer(vocab, idf) -> StanceModel:
+    n = len(vocab)
+    zeros = np.zeros
+    return StanceModel(vocab, idf, zeros((2 * n + N_DENSE, 1)), zeros(1), zeros((1, 4)), zeros(4), zeros(N_DENSE), np.ones(N_DENSE))
+
+
+def pair_matrix(model: StanceModel, pairs, bodies_text: dict[int, str]):
+    bodies = {}
+    rows, cols, vals, dense = [], [], [], []
+    n = model.size
+    for r, (headline, body_id) in enumerate(pairs):
+        body = bodies.get(body_id)
+        if body is None:
+            body = bodies[body_id] = model.body(split_sentences(bodies_text[body_id]))
+        claim = model.claim(headline)
+        for offset, (idx, val) in ((0, claim[0]), (n, body.tf)):
+            rows.extend([r] * len(idx))
+            cols.extend((idx + offset).tolist())
+            vals.extend(val.tolist())
+        dense.append(model.dense(claim, body)[0])
+    x = sp.csr_matrix((vals, (rows, cols)), shape=(len(pairs), 2 * n), dtype=np.float32)
+    return x, np.vstack(dense)
+
+
+def split():
+    bodies = data.fnc_bodies()
+    train, held = data.fnc_topic_split(data.fnc_stances())
+    return bodies, train, held
+
+
+def main() -> int:
+    started = time.time()
+    bodies, train, _held = split()
+    train_bodies = sorted({b for _, b, _ in train})
+    vocab, idf = vocabulary([bodies[b] for b in train_bodies] + sorted({h for h, _, _ in train}))
+    model = featurizer(vocab, idf)
+    x_sparse, dense = pair_matrix(model, [(h, b) for h, b, _ in train], bodies)
+    mean, scale = dense.mean(axis=0), dense.std(axis=0) + 1e-6
+    x = sp.hstack([x_sparse, sp.csr_matrix((dense - mean) / scale)]).tocsr()
+    y = np.asarray([label for _, _, label in train])
+    repeat = np.concatenate([np.full(OVERSAMPLE[label], i) for i, label in enumerate(y)])
+    clf = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, batch_size=500, max_iter=EPOCHS,
+                        learning_rate_init=1e-3, random_state=SEED, shuffle=True)
+    clf.fit(x[repeat], y[repeat])
+    order = [list(clf.classes_).index(label) for label in LABELS]
+    meta = {
+        "seed": SEED, "pairs": len(train), "epochs": EPOCHS, "vocab": VOCAB, "hidden": HIDDEN, "alpha": ALPHA,
+        "oversample": OVERSAMPLE,
+        "data_hash": data.file_hash(data.SHARED / "stance" / "fnc1_train_stances.csv", data.SHARED / "stance" / "fnc1_train_bodies.csv"),
+    }
+    MODEL.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        MODEL,
+        vocabulary=np.asarray(vocab), idf=idf,
+        w1=clf.coefs_[0].astype(np.float16), b1=clf.intercepts_[0].astype(np.float32),
+        w2=clf.coefs_[1][:, order].astype(np.float32), b2=clf.intercepts_[1][order].astype(np.float32),
+        dense_mean=mean.astype(np.float32), dense_scale=scale.astype(np.float32),
+        labels=np.asarray(LABELS), meta=np.asarray(json.dumps(meta)),
+    )
+    print(f"stance model: {len(train)} pairs, {time.time() - started:.0f} s -> {MODEL} ({MODEL.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
