@@ -25,7 +25,7 @@ EVENT_COLORS = {
     "COOPERATE": "#2c7fb8", "AID": "#41b6c4", "RETREAT": "#a1dab4", "REQUEST": "#fdd49e",
     "ACCUSE": "#fdbb84", "REJECT": "#fc8d59", "THREATEN": "#ef6548", "PROTEST": "#9e9ac8",
     "SANCTION": "#6a51a3", "MOBILIZE": "#d7301f", "COERCE": "#b30000", "ASSAULT": "#7f0000",
-    "NONE": "#bdbdbd",
+    "NONE": "#bdbdbd", "untagged": "#f0f0f0",
 }
 STANCE_COLORS = {"agree": "#1a9850", "discuss": "#fee08b", "disagree": "#d73027"}
 TOP_SOURCES = 8
@@ -89,9 +89,9 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
             [top],
         ).fetchall()
         agg.by_event_time = con.execute(
-            f"SELECT {b} t, event_type, count(*) FROM f GROUP BY t, event_type ORDER BY t, event_type"
+            f"SELECT {b} t, coalesce(event_type, 'untagged') e, count(*) FROM f GROUP BY t, e ORDER BY t, e"
         ).fetchall()
-        agg.events = con.execute("SELECT event_type, count(*) n FROM f GROUP BY event_type ORDER BY n DESC, event_type").fetchall()
+        agg.events = con.execute("SELECT coalesce(event_type, 'untagged') e, count(*) n FROM f GROUP BY e ORDER BY n DESC, e").fetchall()
         agg.languages = con.execute(
             "SELECT coalesce(language, 'unknown') l, count(*) n FROM f GROUP BY l ORDER BY n DESC, l"
         ).fetchall()

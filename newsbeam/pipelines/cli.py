@@ -198,7 +198,8 @@ def tag_row(tagger, line: str) -> dict:
     claims = None
     if isinstance(targets, list):
         claims = [Claim(str(i), str(t)) for i, t in enumerate(targets)]
-    result = tagger.tag(row.get("title"), row["text"], claims)
+    language = row.get("language") if isinstance(row.get("language"), str) else None
+    result = tagger.tag(row.get("title"), row["text"], claims, language)
     return {
         "id": row.get("id"),
         "event_type": result.event_type,

@@ -28,6 +28,8 @@ TOP_SENTENCES = 3
 TITLE_WEIGHT = 1.0
 LEAD_WEIGHTS = (1.0, 0.9, 0.8)
 BODY_WEIGHT = 0.6
+# A sentence with fewer known n-grams than this carries no evidence of any event.
+MIN_FEATURES = 3
 
 
 def compile_patterns(taxonomy: dict) -> dict[str, re.Pattern]:
@@ -71,9 +73,16 @@ class EventModel:
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
         """(sentences, labels) probabilities."""
         out = np.empty((len(sentences), len(self.labels)), np.float32)
+        none = self.labels.index(NONE)
         for row, sentence in enumerate(sentences):
             idx, val = self.vectorizer.transform(sentence)
-            logits = self.coef[:, idx] @ val + self.intercept if len(idx) else self.intercept.copy()
+            if len(idx) < MIN_FEATURES:
+                # Nothing the model knows (a date line, a caption, another language): the
+                # intercepts alone would name an event out of thin air.
+                out[row] = 0.0
+                out[row, none] = 1.0
+                continue
+            logits = self.coef[:, idx] @ val + self.intercept
             logits -= logits.max()
             e = np.exp(logits)
             out[row] = e / e.sum()

@@ -23,6 +23,9 @@ LOGGER = logging.getLogger(__name__)
 MODELS = Path(__file__).resolve().parent / "models"
 EVENT_MODEL = MODELS / "events.npz"
 STANCE_MODEL = MODELS / "stance.npz"
+# The models are trained on English; text in another language is left untagged (null)
+# rather than given tags that would look measured and are not.
+LANGUAGES = frozenset({"en"})
 # Articles are tagged on their first sentences: the lead carries the events and the
 # claims; a very long text adds cost, not signal.
 MAX_SENTENCES = 60
@@ -40,11 +43,11 @@ class Claim:
 
 @dataclass
 class TagResult:
-    event_type: str
+    event_type: str | None  # None: not tagged (a language the models do not know)
     event_scores: dict[str, float]
     event_evidence: dict[str, str]
     stances: list[dict] = field(default_factory=list)
-    tone: float = 0.0
+    tone: float | None = 0.0
 
 
 class Tagger:
@@ -90,7 +93,10 @@ class Tagger:
             )
         return out
 
-    def tag(self, title: str | None, text: str, claims: list[Claim] | None = None) -> TagResult:
+    def tag(self, title: str | None, text: str, claims: list[Claim] | None = None, language: str | None = None) -> TagResult:
+        """Tag one article; ``language`` (ISO 639-1) outside LANGUAGES leaves it untagged."""
+        if language and language not in LANGUAGES:
+            return TagResult(None, {}, {}, [], None)
         sentences = split_sentences(text)[:MAX_SENTENCES]
         primary, scores, evidence = self.events_model.classify(title, sentences)
         stances = self.stances(title, sentences, self.claims if claims is None else claims)

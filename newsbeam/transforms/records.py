@@ -132,11 +132,11 @@ class TaggedArticle:
     """An article with its event type, stances and tone."""
 
     article: Article
-    event_type: str
+    event_type: str | None
     event_scores: dict[str, float]
     event_evidence: dict[str, str]
     stances: tuple[Stance, ...]
-    tone: float
+    tone: float | None
 
 
 _STANCE_TYPE = pa.struct(
@@ -166,7 +166,7 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("text", pa.string(), nullable=False),
         pa.field("word_count", pa.int32(), nullable=False),
         pa.field("text_fingerprint", pa.string(), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
+        pa.field("event_type", pa.string()),  # null: not tagged (unsupported language)
         pa.field("event_scores", pa.map_(pa.string(), pa.float32())),
         pa.field("event_evidence", pa.map_(pa.string(), pa.string())),
         pa.field("stances", pa.list_(_STANCE_TYPE)),

@@ -16,7 +16,7 @@ FAILED = "failed"
 
 
 def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
-    result = tagger.tag(article.title, article.text)
+    result = tagger.tag(article.title, article.text, language=article.language)
     return TaggedArticle(
         article=article,
         event_type=result.event_type,
