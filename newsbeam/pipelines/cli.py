@@ -39,6 +39,10 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="output directory or URI (overrides output.path)")
     parser.add_argument("--state", help="state directory or URI (default <output>/_state)")
     parser.add_argument("--allow-private-network", action="store_true", help="allow article URLs on private/loopback addresses")
+    parser.add_argument(
+        "--wait", nargs="?", type=float, const=0.0, metavar="SECONDS",
+        help="if another run holds the output, wait for it (for SECONDS, or for ever) instead of exiting",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser
 
@@ -117,15 +121,41 @@ def cmd_run(argv: list[str]) -> int:
         return _fail(problem, EXIT_FAILED)
     _warn_empty_globs(cfg)
 
-    import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from newsbeam.pipelines.batch import build_pipeline, new_run_id
+    from newsbeam.locking import OutputLock
+    from newsbeam.pipelines.batch import new_run_id
 
     options = PipelineOptions(beam_args)
     if not options.view_as(StandardOptions).runner:
         options.view_as(StandardOptions).runner = "DirectRunner"
     run_id = new_run_id()
+    lock = OutputLock(output, run_id, wait=args.wait)
+    if not lock.acquire():
+        holder = lock.holder
+        print(
+            f"newsbeam: another run ({holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+            f"since {holder.get('since', '?')}) is writing to {output}; not starting (--wait to wait for it)",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    try:
+        return _run_locked(cfg, options, output, run_id)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg, options, output: str, run_id: str) -> int:
+    """The run proper, with the output's lock held: recover, run, commit, report."""
+    import apache_beam as beam
+
+    from newsbeam import storage
+    from newsbeam.pipelines.batch import build_pipeline
+    from newsbeam.transforms.write import recover
+
+    finished = recover(output)
+    for old in finished:
+        print(f"newsbeam: finished the commit of interrupted run {old}", file=sys.stderr)
     started = time.monotonic()
     print(f"newsbeam: run {run_id} -> {output}", file=sys.stderr)
     pipeline = beam.Pipeline(options=options)

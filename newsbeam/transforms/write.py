@@ -13,7 +13,9 @@ import collections
 import datetime as dt
 import io
 import logging
+import os
 import re
+import signal
 import uuid
 from dataclasses import dataclass
 
@@ -44,6 +46,7 @@ ARTICLES = "articles"
 ERRORS = "errors"
 RUNS = "_runs"
 SEEN = "seen"
+JOURNAL = "_commit.json"
 FEEDS_STATE = "feeds.json"
 KEYS = "keys"
 
@@ -314,11 +317,32 @@ def commit_run(
         "files": files,
     }
     tmp_root = storage.join(output, storage.TMP_DIR, run_id)
-    # The journal lets a rerun finish a commit that a crash interrupted (roll forward).
-    storage.write_json_atomic(storage.join(tmp_root, "_commit.json"), {"moves": moves, "manifest": manifest})
-    # (winners and validators are recomputed by a rerun, so the journal need not hold them)
-    validators = feed_validators(feed_statuses or [], set(retry_feeds or []))
-    finish_commit(output, state_path, run_id, moves, manifest, winners, validators)
+    seen_tmp = None
+    if winners:
+        seen_tmp = storage.join(tmp_root, "_seen.parquet")
+        table = pa.table(
+            {
+                "article_id": [k.article_id for k in winners],
+                "text_fingerprint": [k.text_fingerprint for k in winners],
+                "url_id": [k.url_id if k.url_id != k.article_id else None for k in winners],
+                "run_id": [run_id] * len(winners),
+            },
+            schema=SEEN_SCHEMA,
+        )
+        write_table(seen_tmp, table, compression)
+    journal = {
+        "run_id": run_id,
+        "output": output,
+        "state": state_path,
+        "moves": moves,
+        "manifest": manifest,
+        "seen": seen_tmp,
+        "validators": feed_validators(feed_statuses or [], set(retry_feeds or [])),
+    }
+    # Everything the rest of the commit needs is in the journal: from here on a crash is
+    # finished by the next run (roll forward), never undone.
+    storage.write_json_atomic(storage.join(tmp_root, JOURNAL), journal)
+    finish_commit(journal)
     return manifest
 
 
@@ -348,29 +372,61 @@ def save_feed_state(state_path: str, validators: dict[str, dict | None]) -> None
     storage.write_json_atomic(path, state)
 
 
-def finish_commit(output, state_path, run_id, moves, manifest, winners, validators=None) -> None:
-    """The idempotent tail of a commit: renames, manifest, state, cleanup."""
-    for src, dst in moves:
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: SIGKILL this process at a named commit step.
+
+    Active only when NEWSBEAM_CRASH_AT names the step; costs one environment lookup.
+    """
+    wanted = os.environ.get("NEWSBEAM_CRASH_AT")
+    if wanted and wanted == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def finish_commit(journal: dict) -> None:
+    """The idempotent tail of a commit: data files, then the manifest, then the state.
+
+    Safe to run again after a crash at any point in it: a move whose source is gone was
+    done, the manifest and the seen-id file are rewritten whole, the feed validators
+    merged again.
+    """
+    output, state_path, run_id = journal["output"], journal["state"], journal["run_id"]
+    for n, (src, dst) in enumerate(journal["moves"], start=1):
         if storage.exists(src):
             storage.rename(src, dst)
-    storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), manifest)
-    if winners:
-        table = pa.table(
-            {
-                "article_id": [k.article_id for k in winners],
-                "text_fingerprint": [k.text_fingerprint for k in winners],
-                "url_id": [k.url_id if k.url_id != k.article_id else None for k in winners],
-                "run_id": [run_id] * len(winners),
-            },
-            schema=SEEN_SCHEMA,
-        )
-        seen_path = storage.join(state_path, SEEN, f"{run_id}.parquet")
-        tmp = seen_path + ".tmp"
-        write_table(tmp, table, manifest.get("compression", "zstd"))
-        storage.rename(tmp, seen_path)
-    if validators:
-        save_feed_state(state_path, validators)
+        crash_point(f"commit:renamed:{n}")
+    crash_point("commit:before_manifest")
+    storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), journal["manifest"])
+    crash_point("commit:before_state")
+    if journal.get("seen") and storage.exists(journal["seen"]):
+        storage.rename(journal["seen"], storage.join(state_path, SEEN, f"{run_id}.parquet"))
+    if journal.get("validators"):
+        save_feed_state(state_path, journal["validators"])
+    crash_point("commit:before_cleanup")
     storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
+
+
+def recover(output: str) -> list[str]:
+    """Clean up after runs that died: finish interrupted commits, drop unfinished runs.
+
+    Call it holding the output's lock (no live run may own a temporary directory). A run
+    directory with a journal was committing: it is rolled forward. One without was still
+    writing: its files were never visible and the rerun does its work again. Returns the
+    ids of the runs whose commits were finished.
+    """
+    finished = []
+    tmp = storage.join(output, storage.TMP_DIR)
+    for journal_path in storage.list_files(storage.join(tmp, "*", JOURNAL)):
+        try:
+            journal = storage.read_json(journal_path)
+        except ValueError:
+            continue  # a torn journal cannot exist (atomic write); ignore anything odd
+        LOGGER.warning("finishing the interrupted commit of run %s", journal["run_id"])
+        finish_commit(journal)
+        finished.append(journal["run_id"])
+    storage.delete_tree(tmp)
+    for pattern in (storage.join(output, RUNS, "*.tmp-*"), storage.join(output, "_state", "**", "*.tmp*")):
+        storage.delete(storage.list_files(pattern))
+    return finished
 
 
 class _CommitFn(beam.DoFn):
