@@ -297,7 +297,38 @@ def cmd_report(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "tag": cmd_tag, "report": cmd_report}
+def cmd_compact(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam compact",
+        description="Merge the small Parquet files of each partition into larger ones, without changing a row.",
+    )
+    parser.add_argument("--output", required=True, help="the output directory of newsbeam run")
+    parser.add_argument("--min-files", type=int, default=2, help="compact partitions with at least this many files")
+    parser.add_argument("--target-rows", type=int, default=500_000, help="rows per compacted file")
+    parser.add_argument("--wait", nargs="?", type=float, const=0.0, metavar="SECONDS", help="wait for a running job to finish")
+    args = parser.parse_args(argv)
+    from newsbeam import storage
+    from newsbeam.compact import compact
+    from newsbeam.locking import OutputLock
+    from newsbeam.transforms.write import recover
+
+    output = storage.absolute(args.output)
+    if storage.is_local(output) and not os.path.isdir(output):
+        return _fail(f"output {output} is not a directory", EXIT_CONFIG)
+    lock = OutputLock(output, "compact", wait=args.wait)
+    if not lock.acquire():
+        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not compacting", file=sys.stderr)
+        return EXIT_OK
+    try:
+        recover(output)
+        manifest = compact(output, args.min_files, args.target_rows)
+    finally:
+        lock.release()
+    print(f"compacted {len(manifest['partitions'])} partitions: {manifest['files_before']} files -> {manifest['files_after']} ({manifest['rows']} rows)")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -389,11 +389,13 @@ def finish_commit(journal: dict) -> None:
     done, the manifest and the seen-id file are rewritten whole, the feed validators
     merged again.
     """
-    output, state_path, run_id = journal["output"], journal["state"], journal["run_id"]
+    output, state_path, run_id = journal["output"], journal.get("state"), journal["run_id"]
     for n, (src, dst) in enumerate(journal["moves"], start=1):
         if storage.exists(src):
             storage.rename(src, dst)
         crash_point(f"commit:renamed:{n}")
+    # Files replaced by the moves (compaction) go only once their replacement is in place.
+    storage.delete([src for src in journal.get("deletes", [])])
     crash_point("commit:before_manifest")
     storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), journal["manifest"])
     crash_point("commit:before_state")

@@ -1,0 +1,78 @@
+"""``newsbeam compact``: merge the small files of each partition without changing a row.
+
+Cron and streaming runs leave many small Parquet files per partition; readers pay per
+file. Compaction rewrites each partition that has several files as one file (or a few,
+``target_rows`` each), through the same journaled commit as a run: the new files are
+written under ``_tmp/``, the journal lists the moves and the files they replace, then the
+new files are renamed in and the old ones deleted. A crash at any point is finished by
+the next run or compaction. Run it with the output's lock held (the CLI takes it), so no
+run writes meanwhile. Between a new file's rename and its old files' deletion (a few
+milliseconds per partition) a reader listing the directory could see both.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from newsbeam import storage
+from newsbeam.transforms.write import ARTICLES, ERRORS, JOURNAL, finish_commit, write_table
+
+LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TARGET_ROWS = 500_000
+
+
+def partitions(output: str) -> dict[str, list[str]]:
+    """Parquet files of ``articles/`` and ``errors/`` grouped by their directory."""
+    groups: dict[str, list[str]] = collections.defaultdict(list)
+    for kind in (ARTICLES, ERRORS):
+        for path in storage.list_files(storage.join(output, kind, "**", "*.parquet")) + storage.list_files(
+            storage.join(output, kind, "*.parquet")
+        ):
+            groups[path.rsplit("/", 1)[0]].append(path)
+    return {d: sorted(set(files)) for d, files in sorted(groups.items())}
+
+
+def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_ROWS, compression: str = "zstd") -> dict:
+    """Compact every partition with at least ``min_files`` files; returns the manifest."""
+    compact_id = f"compact-{uuid.uuid4().hex[:12]}"
+    tmp_root = storage.join(output, storage.TMP_DIR, compact_id)
+    moves, deletes, done = [], [], []
+    for directory, files in partitions(output).items():
+        if len(files) < min_files:
+            continue
+        tables = []
+        for path in files:
+            with storage.open_read(path) as fh:
+                tables.append(pq.read_table(fh))
+        table = pa.concat_tables(tables, promote_options="default")
+        relative = os.path.relpath(directory, output) if storage.is_local(output) else directory[len(output.rstrip("/")) + 1 :]
+        written = []
+        for n, start in enumerate(range(0, max(1, table.num_rows), target_rows)):
+            name = f"part-{compact_id}-{n:04d}.parquet"
+            temp = storage.join(tmp_root, relative, name)
+            write_table(temp, table.slice(start, target_rows), compression)
+            written.append(storage.join(directory, name))
+            moves.append((temp, storage.join(directory, name)))
+        deletes += files
+        done.append({"partition": relative, "files_before": len(files), "files_after": len(written), "rows": table.num_rows})
+    manifest = {
+        "run_id": compact_id,
+        "kind": "compaction",
+        "partitions": done,
+        "files_before": sum(d["files_before"] for d in done),
+        "files_after": sum(d["files_after"] for d in done),
+        "rows": sum(d["rows"] for d in done),
+    }
+    if not done:
+        return manifest
+    journal = {"run_id": compact_id, "output": output, "state": None, "moves": moves, "deletes": deletes, "manifest": manifest}
+    storage.write_json_atomic(storage.join(tmp_root, JOURNAL), journal)
+    finish_commit(journal)
+    return manifest
