@@ -43,6 +43,7 @@ EXTRAS = {
         "scikit-learn>=1.4",
         "scipy>=1.10",
         "ruff>=0.6",
+        "kubernetes-validate>=1.30",  # deploy/ manifest check
     ],
 }
 
