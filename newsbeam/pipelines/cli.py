@@ -328,7 +328,82 @@ def cmd_compact(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact}
+def cmd_stream(argv: list[str]) -> int:
+    parser = _run_parser()
+    parser.prog = "newsbeam stream"
+    parser.description = "Poll the feeds for ever (a Beam streaming pipeline); each poll's new articles are committed as a batch."
+    parser.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS", help="seconds between polls (default 300)")
+    parser.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until SIGINT/SIGTERM)")
+    args, beam_args = parser.parse_known_args(argv)
+    import signal
+
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from newsbeam import storage
+    from newsbeam.locking import OutputLock
+    from newsbeam.pipelines.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config, {"feeds": args.feeds, "output": args.output, "state": args.state, "allow_private_network": args.allow_private_network})
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    if not cfg.feeds:
+        return _fail("nothing to poll: give --feed, or feeds in the config", EXIT_CONFIG)
+    if args.poll_interval <= 0:
+        return _fail("--poll-interval must be positive", EXIT_CONFIG)
+    output = storage.absolute(cfg.output_path)
+    problem = _check_writable(output)
+    if problem:
+        return _fail(problem, EXIT_FAILED)
+    options = PipelineOptions(beam_args)
+    options.view_as(StandardOptions).streaming = True
+    if not options.view_as(StandardOptions).runner:
+        options.view_as(StandardOptions).runner = "DirectRunner"
+    lock = OutputLock(output, "stream", wait=args.wait)
+    if not lock.acquire():
+        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting", file=sys.stderr)
+        return EXIT_OK
+    try:
+        return _stream_locked(cfg, options, output, args.poll_interval, args.max_polls, signal)
+    finally:
+        lock.release()
+
+
+def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls, signal) -> int:
+    import apache_beam as beam
+
+    from newsbeam import storage
+    from newsbeam.pipelines.streaming import StopStreaming, StreamState, build_streaming_pipeline
+    from newsbeam.transforms.write import recover
+
+    recover(output)
+    state = StreamState.get(storage.absolute(cfg.state_path))
+
+    def on_signal(signum, _frame):
+        print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
+        state.stop.set()
+        if not state.busy:
+            raise StopStreaming()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build_streaming_pipeline(pipeline, cfg, poll_interval, max_polls)
+        pipeline.run().wait_until_finish()
+    except StopStreaming:
+        pass
+    except Exception as exc:  # noqa: BLE001 - Beam wraps a DoFn's StopStreaming in its own error
+        if "StopStreaming" not in repr(exc) and not state.stop.is_set():
+            raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact}
 
 
 def main(argv: list[str] | None = None) -> int:
