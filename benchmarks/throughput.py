@@ -48,7 +48,7 @@ def source_pages() -> list[str]:
     ]
 
 
-_FIRST_P = re.compile(r"<p\b[^>]*>", re.I)
+_END_P = re.compile(r"</p>", re.I)
 _CANONICAL = re.compile(r"""((?:rel=["']canonical["'][^>]*href|property=["']og:url["'][^>]*content)=["'][^"']+)""", re.I)
 
 
@@ -60,7 +60,7 @@ def write_pages(directory: Path, n: int) -> None:
         html = sources[i % len(sources)]
         copy = i // len(sources)
         if copy:
-            html = _FIRST_P.sub(lambda m, c=copy: f"{m.group(0)}Edition {c}. ", html, count=3)
+            html = _END_P.sub(f" (edition {copy})</p>", html)
             html = _CANONICAL.sub(lambda m, c=copy: f"{m.group(1)}?edition={c}", html)
         (directory / f"page-{i:05d}.html").write_text(html, encoding="utf-8")
 

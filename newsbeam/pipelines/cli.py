@@ -369,7 +369,13 @@ def cmd_stream(argv: list[str]) -> int:
         lock.release()
 
 
+# A stop request waits this long for the poll in flight to commit.
+STOP_GRACE_SECONDS = 25.0
+
+
 def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls, signal) -> int:
+    import threading
+
     import apache_beam as beam
 
     from newsbeam import storage
@@ -379,11 +385,23 @@ def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls, s
     recover(output)
     state = StreamState.get(storage.absolute(cfg.state_path))
 
+    def exit_when_idle():
+        # The poll in flight normally ends the pipeline itself once committed; if the
+        # runner does not unwind in time, leave anyway: a commit is never cut short
+        # here, and anything uncommitted is redone by the next start (crash-safe).
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while state.busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr, flush=True)
+        os._exit(EXIT_OK)
+
     def on_signal(signum, _frame):
         print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
         state.stop.set()
         if not state.busy:
             raise StopStreaming()
+        threading.Thread(target=exit_when_idle, daemon=True).start()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
