@@ -52,11 +52,18 @@ setup(
     version="0.1.0",
     description="News feeds to tagged, Hive-partitioned Parquet on Apache Beam",
     python_requires=">=3.10",
-    packages=find_packages(include=["newsbeam", "newsbeam.*"]) + ["newsbeam.configs"],
+    # configs/ (and its data-only subfolders) installs as newsbeam/configs; the models
+    # folder is data too. Listing data folders as packages is what setuptools asks.
+    packages=find_packages(include=["newsbeam", "newsbeam.*"])
+    + ["newsbeam.configs", "newsbeam.configs.claims", "newsbeam.configs.samples", "newsbeam.configs.taxonomy",
+       "newsbeam.tagging.models"],
     package_dir={"newsbeam.configs": "configs"},
     package_data={
-        "newsbeam.configs": ["*.yaml", "*/*.yaml", "samples/*", "samples/*/*"],
-        "newsbeam.tagging": ["models/*.npz"],
+        "newsbeam.configs": ["*.yaml"],
+        "newsbeam.configs.claims": ["*.yaml"],
+        "newsbeam.configs.samples": ["*"],
+        "newsbeam.configs.taxonomy": ["*.yaml"],
+        "newsbeam.tagging.models": ["*.npz"],
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,

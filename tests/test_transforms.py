@@ -68,7 +68,7 @@ def test_fetch_articles_uses_full_text_or_reports_links():
     nolink = FeedItem(feed="f", url=None, title="T3", summary_html="short", entry_index=2)
     with TestPipeline() as p:
         out = p | beam.Create([full, teaser, nolink]) | FetchArticles(min_words=20, policy=None)
-        assert_that(out["documents"] | beam.Map(lambda d: (d.input, d.kind)), equal_to([("https://a.example/1", "fragment")]))
+        assert_that(out["full_text"] | beam.Map(lambda d: (d.input, d.kind)), equal_to([("https://a.example/1", "fragment")]))
         assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.error_type)), equal_to([("https://a.example/2", "FetchDisabled"), ("f#entry2", "NoLink")]), label="failed")
 
 

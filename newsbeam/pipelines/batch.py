@@ -18,6 +18,8 @@ from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
 from newsbeam.transforms.extract import ExtractArticles
 from newsbeam.transforms.fetch import (
     FEED_STATUS,
+    FULL_TEXT,
+    PAGES,
     RETRY_FEEDS,
     DropKnownItems,
     FetchArticles,
@@ -43,6 +45,33 @@ def _count(label: str, pcoll):
         | f"Count{label}" >> beam.combiners.Count.Globally()
         | f"Name{label}" >> beam.Map(lambda n, name=label: (name, n))
     )
+
+
+class ProcessDocuments(beam.PTransform):
+    """Extract, tag and write one stream of documents; only small records leave it.
+
+    Applied once per source of documents (local files, full-text feed entries, fetched
+    pages) rather than to their Flatten: a Flatten of several stages' outputs is a
+    materialisation point on some runners (the DirectRunner buffers every page there),
+    while a chain from each source stays fused and its memory bounded.
+    """
+
+    def __init__(self, cfg: ResolvedConfig, output: str, run_id: str):
+        super().__init__()
+        self.cfg, self.output, self.run_id = cfg, output, run_id
+
+    def expand(self, documents):
+        cfg, out_cfg = self.cfg, self.cfg.output
+        extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words)
+        tagged = extracted.articles | "Tag" >> TagArticles(
+            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims]
+        )
+        written = tagged.tagged | "Write" >> WriteShards(
+            ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file
+        )
+        failed = (extracted[FAILED], tagged[FAILED]) | "Failures" >> beam.Flatten()
+        counts = (_count("Extracted", extracted.articles), _count("Tagged", tagged.tagged)) | "Counts" >> beam.Flatten()
+        return {"keys": written.keys, "shards": written.shards, FAILED: failed, "counts": counts}
 
 
 def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
@@ -75,35 +104,24 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     fetched = new_items.items | "FetchArticles" >> FetchArticles(
         cfg.read.min_words, policy if cfg.fetch.enabled else None
     )
-    documents = (read.documents, fetched["documents"]) | "AllDocuments" >> beam.Flatten()
-    extracted = documents | "ExtractArticles" >> ExtractArticles(cfg.read.min_words)
-    tagged = extracted.articles | "TagArticles" >> TagArticles(
-        cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims]
-    )
-    written = tagged.tagged | "WriteArticles" >> WriteShards(
-        ARTICLES, output, run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file
-    )
-    failures = (
-        matched[FAILED],
-        read[FAILED],
-        polled[FAILED],
-        fetched[FAILED],
-        extracted[FAILED],
-        tagged[FAILED],
-    ) | "AllFailures" >> beam.Flatten()
-    error_shards = failures | "WriteErrors" >> WriteShards(
+    branches = [
+        read.documents | "LocalDocuments" >> ProcessDocuments(cfg, output, run_id),
+        fetched[FULL_TEXT] | "FeedDocuments" >> ProcessDocuments(cfg, output, run_id),
+        fetched[PAGES] | "FetchedDocuments" >> ProcessDocuments(cfg, output, run_id),
+    ]
+    failures = [matched[FAILED], read[FAILED], polled[FAILED], fetched[FAILED]] + [b[FAILED] for b in branches]
+    error_shards = failures | "AllFailures" >> beam.Flatten() | "WriteErrors" >> WriteShards(
         ERRORS, output, run_id, [], out_cfg.compression, out_cfg.max_rows_per_file
     )
-    deduped = written.keys | "Dedup" >> Dedup(seen)
-    counts = (
+    keys = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten()
+    deduped = keys | "Dedup" >> Dedup(seen)
+    counts = [
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
         _count("FeedItems", feed_items),
         _count("NewFeedItems", new_items.items),
-        _count("Extracted", extracted.articles),
-        _count("Tagged", tagged.tagged),
-    ) | "AllCounts" >> beam.Flatten()
-    shards = (written.shards, error_shards.shards) | "AllShards" >> beam.Flatten()
+    ] + [b["counts"] for b in branches]
+    shards = [b["shards"] for b in branches] + [error_shards.shards]
     summary_base = {
         "config": cfg.source_file,
         "inputs": [i.path for i in cfg.inputs],
@@ -111,10 +129,10 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         "partition_by": list(out_cfg.partition_by),
     }
     _ = (
-        shards,
+        shards | "AllShards" >> beam.Flatten(),
         deduped["winners"],
         deduped[LOSERS],
-        counts,
+        counts | "AllCounts" >> beam.Flatten(),
         polled[FEED_STATUS],
         fetched[RETRY_FEEDS],
         new_items.skipped,

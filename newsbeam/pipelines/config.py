@@ -155,6 +155,12 @@ def _fmt_loc(loc: tuple) -> str:
 
 def _load_yaml(path: str, what: str) -> Any:
     try:
+        if "://" in path:  # gs://, s3://: a Dataflow template's config lives there
+            from newsbeam import storage
+
+            if not storage.exists(path):
+                raise FileNotFoundError(path)
+            return yaml.safe_load(storage.read_bytes(path).decode("utf-8"))
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except FileNotFoundError:
@@ -168,6 +174,8 @@ def _load_yaml(path: str, what: str) -> Any:
 def _resolve_local(base_dir: str, value: str) -> str:
     if "://" in value or os.path.isabs(value):
         return value
+    if "://" in base_dir:
+        return f"{base_dir.rstrip('/')}/{value}"
     return os.path.normpath(os.path.join(base_dir, value))
 
 
@@ -178,6 +186,9 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
     """
     overrides = overrides or {}
     cfg_path = path or default_config_path()
+    if "://" not in cfg_path and not os.path.exists(cfg_path) and (packaged_config_dir() / cfg_path).is_file():
+        # `--config sample.yaml` finds the configs installed with the package.
+        cfg_path = str(packaged_config_dir() / cfg_path)
     raw = _load_yaml(cfg_path, "config") or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"config {cfg_path}: top level must be a mapping of keys")
@@ -189,7 +200,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"config {cfg_path}: {loc}: {msg}") from None
 
-    base_dir = os.path.dirname(os.path.abspath(cfg_path))
+    base_dir = cfg_path.rsplit("/", 1)[0] if "://" in cfg_path else os.path.dirname(os.path.abspath(cfg_path))
     inputs = [InputSpec(path=i) if isinstance(i, str) else i for i in cfg.inputs]
     inputs = [InputSpec(path=_resolve_local(base_dir, i.path), source=i.source) for i in inputs]
     feeds = [FeedSpec(url=f) if isinstance(f, str) else f for f in cfg.feeds]

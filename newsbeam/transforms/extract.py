@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import apache_beam as beam
@@ -15,6 +16,13 @@ LOGGER = logging.getLogger(__name__)
 FAILED = "failed"
 
 
+@functools.lru_cache(maxsize=4)
+def shared_extractor(min_words: int) -> Extractor:
+    """One Extractor per process and setting: its language model alone is about 75 MB,
+    and a pipeline has an extraction step per source of documents."""
+    return Extractor(min_words)
+
+
 class _ExtractFn(beam.DoFn):
     def __init__(self, min_words: int):
         self.min_words = min_words
@@ -22,7 +30,7 @@ class _ExtractFn(beam.DoFn):
         self.failed = Metrics.counter("newsbeam", "extract.failed")
 
     def setup(self):
-        self._extractor = Extractor(self.min_words)
+        self._extractor = shared_extractor(self.min_words)
 
     def process(self, doc: RawDocument):
         try:

@@ -39,6 +39,8 @@ LOGGER = logging.getLogger(__name__)
 
 FAILED = "failed"
 TO_FETCH = "to_fetch"
+FULL_TEXT = "full_text"
+PAGES = "pages"
 FEED_STATUS = "feed_status"
 RETRY_FEEDS = "retry_feeds"
 
@@ -380,8 +382,10 @@ class _NoFetchFn(beam.DoFn):
 class FetchArticles(beam.PTransform):
     """FeedItems to RawDocuments: the entry's own full text, or its fetched page.
 
-    Outputs ``documents``, ``failed`` and ``retry_feeds`` (feeds with a transient failure,
-    whose validators must not be saved so the next run lists their entries again).
+    Outputs ``full_text`` (documents the feed carried), ``pages`` (fetched documents),
+    ``failed``, and ``retry_feeds`` (feeds with a transient failure, whose validators must
+    not be saved so the next run lists their entries again). The two document outputs
+    stay apart so each can be processed in its own fused chain.
     """
 
     def __init__(self, min_words: int, policy: FetchPolicy | None):
@@ -396,16 +400,20 @@ class FetchArticles(beam.PTransform):
         if self.policy is None:
             not_fetched = split[TO_FETCH] | "NoFetch" >> beam.ParDo(_NoFetchFn())
             failed = (split[FAILED], not_fetched) | "FetchFailures" >> beam.Flatten()
-            retry = items.pipeline | "NoRetries" >> beam.Create([])
-            return {"documents": split.documents, FAILED: failed, RETRY_FEEDS: retry}
+            pipeline = items.pipeline
+            return {
+                FULL_TEXT: split.documents,
+                PAGES: pipeline | "NoPages" >> beam.Create([]),
+                FAILED: failed,
+                RETRY_FEEDS: pipeline | "NoRetries" >> beam.Create([]),
+            }
         fetched = (
             split[TO_FETCH]
             | "SpreadLinks" >> beam.Reshuffle()
             | "FetchPages" >> beam.ParDo(_FetchPageFn(self.policy)).with_outputs(FAILED, RETRY_FEEDS, main="documents")
         )
-        documents = (split.documents, fetched.documents) | "Documents" >> beam.Flatten()
         failed = (split[FAILED], fetched[FAILED]) | "FetchFailures" >> beam.Flatten()
-        return {"documents": documents, FAILED: failed, RETRY_FEEDS: fetched[RETRY_FEEDS]}
+        return {FULL_TEXT: split.documents, PAGES: fetched.documents, FAILED: failed, RETRY_FEEDS: fetched[RETRY_FEEDS]}
 
 
 def policy_from_config(fetch_cfg) -> FetchPolicy:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -13,6 +15,19 @@ from newsbeam.transforms.records import STAGE_TAG, Article, Failure, Stance, Tag
 LOGGER = logging.getLogger(__name__)
 
 FAILED = "failed"
+
+_TAGGERS: dict[str, Tagger] = {}
+_TAGGERS_LOCK = threading.Lock()
+
+
+def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]) -> Tagger:
+    """One Tagger per process and configuration, however many tagging steps use it."""
+    key = json.dumps([taxonomy, tone_lexicon, claims], sort_keys=True)
+    with _TAGGERS_LOCK:
+        tagger = _TAGGERS.get(key)
+        if tagger is None:
+            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims])
+    return tagger
 
 
 def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
@@ -36,7 +51,7 @@ class _TagFn(beam.DoFn):
         self.failed = Metrics.counter("newsbeam", "tag.failed")
 
     def setup(self):
-        self._tagger = Tagger(self.taxonomy, self.tone_lexicon, [Claim(i, t) for i, t in self.claims])
+        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims)
 
     def process(self, article: Article):
         try:

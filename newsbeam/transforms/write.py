@@ -147,11 +147,17 @@ def write_table(path: str, table: pa.Table, compression: str) -> None:
         fh.write(buf.getvalue())
 
 
+# Rows a writer holds, over all its partitions, before it writes out its largest buffer:
+# bounds worker memory however many rows and partitions a bundle has.
+MAX_BUFFERED_BYTES = 32 * 1024 * 1024
+
+
 class _Buffer:
     def __init__(self, relative_dir: str, run_id: str):
         self.name = f"part-{run_id}-{uuid.uuid4().hex[:12]}.parquet"
         self.relative_path = f"{relative_dir}/{self.name}" if relative_dir else self.name
         self.rows: list[dict] = []
+        self.bytes = 0
         self.failures: collections.Counter = collections.Counter()
 
 
@@ -173,6 +179,7 @@ class _WriteShardsFn(beam.DoFn):
 
     def start_bundle(self):
         self._buffers: dict[str, _Buffer] = {}
+        self._buffered = 0
 
     def process(self, element):
         if self.kind == ARTICLES:
@@ -199,11 +206,17 @@ class _WriteShardsFn(beam.DoFn):
         else:
             buf.failures[(row["stage"], row["error_type"])] += 1
         buf.rows.append(row)
+        size = len(row.get("text") or "") + len(row.get("message") or "") + 512
+        buf.bytes += size
+        self._buffered += size
         if len(buf.rows) >= self.max_rows:
-            del self._buffers[rel_dir]
-            yield self._flush(buf)
+            yield self._flush(self._buffers.pop(rel_dir))
+        elif self._buffered > MAX_BUFFERED_BYTES:
+            largest = max(self._buffers, key=lambda d: self._buffers[d].bytes)
+            yield self._flush(self._buffers.pop(largest))
 
     def _flush(self, buf: _Buffer) -> ShardInfo:
+        self._buffered -= buf.bytes
         columns = {name: [r.get(name) for r in buf.rows] for name in self._schema.names}
         table = pa.table(columns, schema=self._schema)
         temp_path = storage.join(self._tmp_root, buf.relative_path)
@@ -441,7 +454,10 @@ class _CommitFn(beam.DoFn):
 
     def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips):
         summary = dict(self.summary_base)
-        summary["counts"] = dict(sorted(counts))
+        totals: collections.Counter = collections.Counter()
+        for name, n in counts:  # a count may come from several branches: add them up
+            totals[name] += n
+        summary["counts"] = dict(sorted(totals.items()))
         yield commit_run(
             self.output,
             self.state_path,
