@@ -8,6 +8,7 @@ no pickle, no scikit-learn at run time.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -27,6 +28,7 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light suffix stripper (plural, -ed, -ing, -ly): merges word forms, keeps stems readable."""
     if len(token) <= 4:
@@ -38,11 +40,20 @@ def stem(token: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased, stemmed word tokens; numbers collapse to one token."""
+    """Lower-cased, stemmed word tokens; numbers collapse to one token.
+
+    The event and the stance model both tokenise every sentence of an article: the last
+    few hundred sentences' tokens are kept, so the second model finds them ready.
+    """
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _tokens(text: str) -> tuple[str, ...]:
     out = []
     for tok in _TOKEN.findall(text.lower()):
         out.append("<num>" if _NUMBER.match(tok) else stem(tok.replace("'s", "")))
-    return out
+    return tuple(out)
 
 
 def ngrams(text: str, bigrams: bool = True, stop: bool = True) -> list[str]:
