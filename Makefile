@@ -28,6 +28,9 @@ train: $(STAMP)  ## retrain the tag models from ../shared/data (reproducible: fi
 eval: $(STAMP)  ## measure the tags on held-back dev data; writes EVALUATION.md
 	$(PY) -m training.evaluate
 
+bench: $(STAMP)  ## throughput against the plain-loop and trafilatura-CLI references
+	$(PY) benchmarks/throughput.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check newsbeam tests training benchmarks
 

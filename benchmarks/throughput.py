@@ -77,8 +77,10 @@ class PeakRss:
         pids, frontier = [self.pid], [self.pid]
         while frontier:
             pid = frontier.pop()
-            try:
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            children = []
+            try:  # every thread's children: Beam starts workers from non-main threads
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    children += (task / "children").read_text().split()
             except OSError:
                 continue
             pids += [int(c) for c in children]
@@ -222,7 +224,8 @@ def main() -> int:
               f"{args.rounds} alternating rounds, {os.cpu_count()} cores; medians")
         print(f"{'':32} {'articles/s':>10} {'peak RSS MB':>12}")
         for k in runs:
-            print(f"{k:32} {rate[k]:10.1f} {peak[k]:12.0f}")
+            rounds = ", ".join(f"{args.pages / sec:.1f}" for sec, _ in results[k])
+            print(f"{k:32} {rate[k]:10.1f} {peak[k]:12.0f}   rounds: {rounds}")
         plain, cli = rate["plain loop (1 process)"], rate["trafilatura CLI (all cores)"]
         one, two = rate["newsbeam, 1 worker"], rate["newsbeam, 2 workers"]
         print(f"\nnewsbeam 1 worker / plain loop:      {one / plain:.2f}  (target >= 0.80)")

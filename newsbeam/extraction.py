@@ -100,7 +100,10 @@ HEAD_BYTES = 200_000
 
 def page_timestamp(html: str) -> dt.datetime | None:
     """The publication timestamp in a page's meta tags or JSON-LD, if it gives a time zone."""
-    match = _META_TIMESTAMP.search(html[:HEAD_BYTES])
+    # Meta tags and JSON-LD sit in the head; scanning a whole large page cost more than
+    # the rest of the metadata work together (profiled).
+    end = html.find("</head>", 0, HEAD_BYTES)
+    match = _META_TIMESTAMP.search(html, 0, end if end > 0 else HEAD_BYTES // 4)
     if not match:
         return None
     try:
