@@ -335,8 +335,6 @@ def cmd_stream(argv: list[str]) -> int:
     parser.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS", help="seconds between polls (default 300)")
     parser.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until SIGINT/SIGTERM)")
     args, beam_args = parser.parse_known_args(argv)
-    import signal
-
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from newsbeam import storage
@@ -364,7 +362,7 @@ def cmd_stream(argv: list[str]) -> int:
         print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting", file=sys.stderr)
         return EXIT_OK
     try:
-        return _stream_locked(cfg, options, output, args.poll_interval, args.max_polls, signal)
+        return _stream_locked(cfg, options, output, args.poll_interval, args.max_polls)
     finally:
         lock.release()
 
@@ -373,7 +371,8 @@ def cmd_stream(argv: list[str]) -> int:
 STOP_GRACE_SECONDS = 25.0
 
 
-def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls, signal) -> int:
+def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: int | None) -> int:
+    import signal
     import threading
 
     import apache_beam as beam

@@ -25,7 +25,6 @@ import threading
 import time
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 
 from newsbeam import storage
@@ -38,12 +37,11 @@ from newsbeam.transforms.write import (
     ARTICLES,
     ERRORS,
     RowKey,
-    ShardInfo,
     commit_run,
     file_schema,
-    partition_values,
+    partition_dir,
     url_id,
-    write_table,
+    write_shard,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -89,11 +87,6 @@ class StreamState:
             if state_path not in cls._registry:
                 cls._registry[state_path] = cls(state_path)
             return cls._registry[state_path]
-
-    @classmethod
-    def reset(cls) -> None:
-        with cls._lock:
-            cls._registry.clear()
 
     def known(self, key: str) -> bool:
         return key in self.url_ids or key in self.article_ids
@@ -219,7 +212,7 @@ class _PollAndCommitFn(beam.DoFn):
                 continue
             seen_now.update((a.article_id, a.text_fingerprint))
             row = article_row(tagged, batch_id)
-            rel_dir = "/".join([ARTICLES] + [f"{c}={v}" for c, v in partition_values(row, partition_by)])
+            rel_dir = partition_dir(ARTICLES, row, partition_by)
             winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url)))
             rows_by_dir[rel_dir].append(row)
         for failure in failures:
@@ -227,12 +220,8 @@ class _PollAndCommitFn(beam.DoFn):
         shards = []
         for rel_dir, rows in sorted(rows_by_dir.items()):
             kind = ERRORS if rel_dir == ERRORS else ARTICLES
-            schema = file_schema(kind, partition_by)
             relative = f"{rel_dir}/part-{batch_id}-0000.parquet"
-            temp = storage.join(tmp_root, relative)
-            write_table(temp, pa.table({n: [r.get(n) for r in rows] for n in schema.names}, schema=schema), compression)
-            counts = collections.Counter((r["stage"], r["error_type"]) for r in rows) if kind == ERRORS else {}
-            shards.append(ShardInfo(kind, temp, relative, len(rows), tuple((s, t, n) for (s, t), n in sorted(counts.items()))))
+            shards.append(write_shard(tmp_root, kind, relative, rows, file_schema(kind, partition_by), compression))
         summary = {"mode": "stream", "counts": {"Tagged": len(articles)}}
         manifest = commit_run(self.output, self.state_path, batch_id, shards, winners, [], summary, compression)
         with shared.mutex:

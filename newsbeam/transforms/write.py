@@ -152,13 +152,25 @@ def write_table(path: str, table: pa.Table, compression: str) -> None:
 MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 
 
+def partition_dir(kind: str, row: dict, partition_by: list[str]) -> str:
+    """The directory of a row under the output root: ``articles/published_date=...``."""
+    return "/".join([kind] + [f"{c}={v}" for c, v in partition_values(row, partition_by)])
+
+
+def write_shard(tmp_root: str, kind: str, relative_path: str, rows: list[dict], schema: pa.Schema, compression: str) -> ShardInfo:
+    """Write rows as one Parquet file under ``tmp_root``; the file commit_run will move."""
+    temp_path = storage.join(tmp_root, relative_path)
+    write_table(temp_path, pa.table({name: [r.get(name) for r in rows] for name in schema.names}, schema=schema), compression)
+    failures = collections.Counter((r["stage"], r["error_type"]) for r in rows) if kind == ERRORS else {}
+    return ShardInfo(kind, temp_path, relative_path, len(rows), tuple((s, t, n) for (s, t), n in sorted(failures.items())))
+
+
 class _Buffer:
     def __init__(self, relative_dir: str, run_id: str):
         self.name = f"part-{run_id}-{uuid.uuid4().hex[:12]}.parquet"
         self.relative_path = f"{relative_dir}/{self.name}" if relative_dir else self.name
         self.rows: list[dict] = []
         self.bytes = 0
-        self.failures: collections.Counter = collections.Counter()
 
 
 class _WriteShardsFn(beam.DoFn):
@@ -186,8 +198,7 @@ class _WriteShardsFn(beam.DoFn):
             row = article_row(element, self.run_id)
         else:
             row = error_row(element, self.run_id)
-        parts = partition_values(row, self.partition_by)
-        rel_dir = "/".join([self.kind] + [f"{c}={v}" for c, v in parts])
+        rel_dir = partition_dir(self.kind, row, self.partition_by)
         buf = self._buffers.get(rel_dir)
         if buf is None:
             buf = self._buffers[rel_dir] = _Buffer(rel_dir, self.run_id)
@@ -203,8 +214,6 @@ class _WriteShardsFn(beam.DoFn):
                     url_id(row["url"]),
                 ),
             )
-        else:
-            buf.failures[(row["stage"], row["error_type"])] += 1
         buf.rows.append(row)
         size = len(row.get("text") or "") + len(row.get("message") or "") + 512
         buf.bytes += size
@@ -217,18 +226,8 @@ class _WriteShardsFn(beam.DoFn):
 
     def _flush(self, buf: _Buffer) -> ShardInfo:
         self._buffered -= buf.bytes
-        columns = {name: [r.get(name) for r in buf.rows] for name in self._schema.names}
-        table = pa.table(columns, schema=self._schema)
-        temp_path = storage.join(self._tmp_root, buf.relative_path)
-        write_table(temp_path, table, self.compression)
         self.rows_written.inc(len(buf.rows))
-        return ShardInfo(
-            kind=self.kind,
-            temp_path=temp_path,
-            relative_path=buf.relative_path,
-            rows=len(buf.rows),
-            failures=tuple((s, t, n) for (s, t), n in sorted(buf.failures.items())),
-        )
+        return write_shard(self._tmp_root, self.kind, buf.relative_path, buf.rows, self._schema, self.compression)
 
     def finish_bundle(self):
         for buf in self._buffers.values():
