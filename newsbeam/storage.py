@@ -54,12 +54,6 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
     return data
 
 
-def size_of(path: str) -> int | None:
-    try:
-        result = FileSystems.match([path])[0]
-    except Exception:  # noqa: BLE001 - a missing file has no size; callers handle None
-        return None
-    return result.metadata_list[0].size_in_bytes if result.metadata_list else None
 
 
 def create(path: str):

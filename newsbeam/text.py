@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
 import logging
 import re
@@ -65,13 +64,6 @@ def gunzip_if_needed(data: bytes, limit: int) -> bytes:
     return out
 
 
-def read_gzip_limited(path_or_file, limit: int) -> bytes:
-    """Read a gzip file, stopping with an error past ``limit`` decompressed bytes."""
-    with gzip.open(path_or_file, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"decompressed size exceeds {limit} bytes")
-    return data
 
 
 def sniff_format(head: bytes, name: str) -> str:

@@ -68,6 +68,3 @@ def host_of(url: str | None) -> str | None:
         return None
     return host[4:] if host.startswith("www.") else host
 
-
-def is_http_url(value: str) -> bool:
-    return urlsplit(value).scheme.lower() in _DEFAULT_PORTS

@@ -25,9 +25,7 @@ STAGE_FEED = "feed"
 STAGE_FETCH = "fetch"
 STAGE_EXTRACT = "extract"
 STAGE_TAG = "tag"
-STAGE_WRITE = "write"
 
-STANCE_LABELS = ("agree", "disagree", "discuss", "unrelated")
 
 
 def utcnow() -> dt.datetime:
