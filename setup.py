@@ -34,8 +34,20 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",
 ]
 
+# Object stores: Beam's S3 and GCS filesystems need their client libraries, which Beam
+# keeps in extras. `pip install 'newsbeam[aws]'` for s3:// outputs, `[gcp]` for gs://
+# (and for launching on Dataflow).
+CLOUD_EXTRAS = {
+    "aws": [f"apache-beam[aws]=={BEAM_VERSION}"],
+    "gcp": [f"apache-beam[gcp]=={BEAM_VERSION}"],
+}
+
 EXTRAS = {
+    **CLOUD_EXTRAS,
     "dev": [
+        *CLOUD_EXTRAS["aws"],
+        # tests/test_s3.py runs the pipeline against moto's S3 server on 127.0.0.1
+        "moto[server]>=5,<6",
         "pytest>=8",
         "polars>=1.0",
         "pandas>=2.0",

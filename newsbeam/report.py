@@ -16,6 +16,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from newsbeam import storage
+
 LOGGER = logging.getLogger(__name__)
 
 # One colour per event type, the same in every chart (PLOVER order: cooperative to
@@ -65,13 +67,12 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
 
     agg = Aggregates()
     con = duckdb.connect()
-    articles = os.path.join(output, "articles", "**", "*.parquet")
-    errors = os.path.join(output, "errors", "*.parquet")
-    has_articles = bool(_glob(articles))
-    if has_articles:
+    articles = _source(con, output, "articles")
+    errors = _source(con, output, "errors")
+    if articles:
         con.execute(
             "CREATE VIEW a AS SELECT *, coalesce(published_date, CAST(fetched_at AS DATE)) AS day "
-            f"FROM read_parquet('{articles}', hive_partitioning = true, union_by_name = true)"
+            f"FROM {articles}"
         )
         con.execute(f"CREATE VIEW f AS SELECT * FROM a {_where(since, until)}")
         agg.total, agg.first, agg.last = con.execute("SELECT count(*), min(day), max(day) FROM f").fetchone()
@@ -99,18 +100,35 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
             f"SELECT s.claim_id, any_value(s.target), {b} t, s.label, count(*) "
             "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
         ).fetchall()
-    if _glob(errors):
+    if errors:
         agg.errors = con.execute(
-            f"SELECT stage, error_type, count(*) n FROM read_parquet('{errors}') GROUP BY ALL ORDER BY n DESC, stage, error_type"
+            f"SELECT stage, error_type, count(*) n FROM {errors} GROUP BY ALL ORDER BY n DESC, stage, error_type"
         ).fetchall()
-    agg.runs = len(_glob(os.path.join(output, "_runs", "*.json")))
+    agg.runs = len(storage.list_files(storage.join(output, "_runs", "*.json")))
     return agg
 
 
-def _glob(pattern: str) -> list[str]:
-    import glob
+def _source(con, output: str, kind: str) -> str | None:
+    """What to put after FROM to read ``kind`` of an output; None when it has no file.
 
-    return glob.glob(pattern, recursive=True)
+    Local files are read by DuckDB itself. Object stores are read through Arrow's S3/GCS
+    clients (``newsbeam.dataset``) and scanned in place, since DuckDB's own ``httpfs``
+    extension is a download that offline machines cannot make.
+    """
+    if storage.is_local(output):
+        import glob
+
+        pattern = os.path.join(output, kind, "**", "*.parquet")
+        if not glob.glob(pattern, recursive=True):
+            return None
+        return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+    from newsbeam.dataset import open_dataset
+
+    data = open_dataset(output, kind)
+    if data is None:
+        return None
+    con.register(f"{kind}_data", data)
+    return f"{kind}_data"
 
 
 # -- charts ---------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """File access through Beam's FileSystems, so every path may be local, ``gs://`` or ``s3://``.
 
-Writes are atomic: the bytes go to a temporary name first and are then renamed into
-place, so a reader never sees half a file.
+Writes are atomic. On local disk the bytes go to a temporary name first and are then
+renamed into place; an object store publishes an object only once its upload completes,
+so there the object is written directly (a copy-and-delete "rename" would cost two more
+requests and be no more atomic). Object-store options (``--s3_endpoint_url``, credentials,
+region) are Beam's pipeline options: ``configure`` hands them to FileSystems before
+anything outside a pipeline touches storage; workers get them with the pipeline.
 """
 
 from __future__ import annotations
@@ -17,6 +21,51 @@ from apache_beam.io.filesystems import FileSystems
 LOGGER = logging.getLogger(__name__)
 
 TMP_DIR = "_tmp"
+
+
+_OPTIONS = None
+
+
+def configure(options) -> None:
+    """Give Beam's FileSystems the object-store options (a ``PipelineOptions``)."""
+    global _OPTIONS
+    _OPTIONS = options
+    FileSystems.set_options(options)
+
+
+def arrow_filesystem(uri: str):
+    """``(pyarrow filesystem, path)`` for a local path or an ``s3://``/``gs://`` URI.
+
+    Readers (the report, ``newsbeam.dataset``) use Arrow's own S3 and GCS clients, set
+    up from the same options Beam's writers got: endpoint, credentials and region.
+    Unset options fall back on the usual chains (``AWS_*`` variables, ``~/.aws``,
+    instance roles; Google application-default credentials).
+    """
+    import pyarrow.fs as pafs
+
+    if is_local(uri):
+        return pafs.LocalFileSystem(), os.path.abspath(uri)
+    scheme, path = uri.split("://", 1)
+    if scheme == "s3":
+        from apache_beam.options.pipeline_options import PipelineOptions, S3Options
+
+        s3 = (_OPTIONS or PipelineOptions([])).view_as(S3Options)
+        kwargs = {
+            "access_key": s3.s3_access_key_id,
+            "secret_key": s3.s3_secret_access_key,
+            "session_token": s3.s3_session_token,
+            "region": s3.s3_region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        }
+        endpoint = s3.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            scheme_part, _, host = endpoint.partition("://")
+            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part)
+        if s3.s3_disable_ssl:
+            kwargs["scheme"] = "http"
+        return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v is not None}), path
+    if scheme == "gs":
+        return pafs.GcsFileSystem(), path
+    raise ValueError(f"no Arrow filesystem for {uri}")
 
 
 def join(base: str, *parts: str) -> str:
@@ -54,8 +103,6 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
     return data
 
 
-
-
 def create(path: str):
     """Open a new file for writing (parent directories are created on local disk)."""
     mkdirs(os.path.dirname(path)) if is_local(path) else None
@@ -63,7 +110,11 @@ def create(path: str):
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary sibling and a rename."""
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one."""
+    if not is_local(path):
+        with create(path) as fh:  # published whole when the upload completes
+            fh.write(data)
+        return
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
     with create(tmp) as fh:
         fh.write(data)
@@ -76,16 +127,18 @@ def write_json_atomic(path: str, obj) -> None:
 
 def read_json(path: str):
     return json.loads(read_bytes(path).decode("utf-8"))
-
-
 def rename(src: str, dst: str) -> None:
-    """Move ``src`` to ``dst``, replacing it; atomic on local disk."""
+    """Move ``src`` to ``dst``, replacing it.
+
+    Atomic on local disk. Object stores have no rename: Beam copies, then deletes the
+    source. The copy replaces ``dst`` in one step, so ``dst`` is never missing; a crash
+    between the two leaves both, and moving again (the commit journal's roll-forward)
+    simply copies again.
+    """
     if is_local(src) and is_local(dst):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         os.replace(src, dst)
         return
-    if FileSystems.exists(dst):
-        FileSystems.delete([dst])
     FileSystems.rename([src], [dst])
 
 
@@ -107,10 +160,42 @@ def delete_tree(path: str) -> None:
         FileSystems.delete(files)
 
 
-def list_files(pattern: str) -> list[str]:
-    """Paths matching a glob (``**`` crosses directories); empty when nothing matches."""
+def check_writable(output: str) -> str | None:
+    """Why ``output`` cannot be written (one line), or None: a probe file written and removed.
+
+    Run before a job starts, so a wrong bucket, endpoint or permission is one clear
+    message rather than a worker's traceback after the pages were fetched.
+    """
+    probe = join(output, f".newsbeam-probe-{uuid.uuid4().hex[:8]}")
+    # Beam's S3 writer logs each failed upload with a traceback on the root logger; the
+    # one-line answer below says it all.
+    logging.disable(logging.ERROR)
     try:
-        results = FileSystems.match([pattern])
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError for "no match" on some stores
-        return []
+        if is_local(output):
+            os.makedirs(output, exist_ok=True)
+        with create(probe) as fh:
+            fh.write(b"probe")  # not empty: Beam's S3 writer cannot complete an empty upload
+        FileSystems.delete([probe])
+    except Exception as exc:  # noqa: BLE001 - OSError locally, the store's client errors remotely
+        return f"output {output} is not writable: {_reason(exc)}"
+    finally:
+        logging.disable(logging.NOTSET)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error's own message (Beam's store errors are (message, code))."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    return first.strip().splitlines()[0][:300] if first.strip() else type(exc).__name__
+
+
+def list_files(pattern: str) -> list[str]:
+    """Paths matching a glob (``**`` crosses directories); empty when nothing matches.
+
+    A store that cannot be listed (unreachable, no permission) raises: taking that for
+    "no files" would make a run forget what it already stored.
+    """
+    results = FileSystems.match([pattern])
     return sorted(m.path for r in results for m in r.metadata_list)

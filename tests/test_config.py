@@ -67,3 +67,14 @@ def test_cli_unwritable_output_exits_1(tmp_path):
     proc = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(blocker / "sub"))
     assert proc.returncode == 1
     assert "not writable" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "stream", "report", "compact"])
+def test_cli_misspelt_flag_exits_2_instead_of_being_ignored(tmp_path, command):
+    # Beam's own flags pass through; one that is neither newsbeam's nor Beam's stops
+    # the job before it reads, writes or locks anything (a typo in a cron line).
+    args = ["--config", str(SAMPLE_CONFIG)] if command in ("run", "stream") else []
+    proc = run_cli(command, *args, "--output", str(tmp_path / "out"), "--direct_num_workers", "1", "--ouptut", "x")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"newsbeam: {command}: unknown option --ouptut (neither newsbeam's nor Beam's)"
+    assert not (tmp_path / "out").exists()

@@ -4,24 +4,16 @@ DirectRunner, the package as workers install it, and the Dataflow template's fil
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import REPO, SAMPLE_CONFIG, run_cli
+from tests.conftest import REPO, SAMPLE_CONFIG, free_port, run_cli, wait_port
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rows(out):
@@ -37,18 +29,8 @@ def direct_rows(tmp_path_factory):
     return _rows(out)
 
 
-def _wait_port(port: int, timeout: float = 60) -> None:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 def test_portable_runner_with_external_worker_pool_gives_the_same_rows(tmp_path, direct_rows):
-    job_port, pool_port = _free_port(), _free_port()
+    job_port, pool_port = free_port(), free_port()
     # The pool starts workers with `python` from PATH: it must be this environment's.
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     services = [
@@ -58,8 +40,8 @@ def test_portable_runner_with_external_worker_pool_gives_the_same_rows(tmp_path,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env),
     ]
     try:
-        _wait_port(job_port)
-        _wait_port(pool_port)
+        wait_port(job_port)
+        wait_port(pool_port)
         out = tmp_path / "out"
         proc = run_cli(
             "run", "--config", str(SAMPLE_CONFIG), "--output", str(out), "--runner", "PortableRunner",

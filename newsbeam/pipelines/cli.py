@@ -13,13 +13,16 @@ import logging
 import os
 import sys
 import time
-import uuid
 
 LOGGER = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+
+
+class UsageError(Exception):
+    """A command line newsbeam cannot run: exit 2 with the message."""
 
 
 def _fail(message: str, code: int) -> int:
@@ -45,21 +48,6 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser
-
-
-def _check_writable(output: str) -> str | None:
-    """An error message if a local output directory cannot be written, else None."""
-    if "://" in output:
-        return None
-    try:
-        os.makedirs(output, exist_ok=True)
-        probe = os.path.join(output, f".newsbeam-probe-{uuid.uuid4().hex[:8]}")
-        with open(probe, "wb"):
-            pass
-        os.remove(probe)
-    except OSError as exc:
-        return f"output {output} is not writable: {exc.strerror or exc}"
-    return None
 
 
 def _warn_empty_globs(cfg) -> None:
@@ -97,11 +85,34 @@ def format_summary(manifest: dict) -> str:
     return "\n".join(lines)
 
 
+def _beam_options(beam_args: list[str], streaming: bool = False):
+    """Beam's options from the flags newsbeam does not know; storage is configured with them.
+
+    Object-store flags (``--s3_endpoint_url``, ...) must reach FileSystems before the
+    config is read or the output is locked, probed or recovered, all outside a pipeline.
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from newsbeam import storage
+
+    options = PipelineOptions(beam_args)
+    unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
+    if unknown:
+        raise UsageError("unknown option " + ", ".join(f"--{name}" for name in sorted(unknown)) + " (neither newsbeam's nor Beam's)")
+    standard = options.view_as(StandardOptions)
+    standard.runner = standard.runner or "DirectRunner"
+    if streaming:
+        standard.streaming = True
+    storage.configure(options)
+    return options
+
+
 def cmd_run(argv: list[str]) -> int:
     from newsbeam import storage
     from newsbeam.pipelines.config import ConfigError, load_config
 
     args, beam_args = _run_parser().parse_known_args(argv)
+    options = _beam_options(beam_args)
     overrides = {
         "inputs": args.inputs,
         "feeds": args.feeds,
@@ -116,19 +127,14 @@ def cmd_run(argv: list[str]) -> int:
     if not cfg.inputs and not cfg.feeds:
         return _fail("nothing to read: give --input or --feed, or inputs/feeds in the config", EXIT_CONFIG)
     output = storage.absolute(cfg.output_path)
-    problem = _check_writable(output)
+    problem = storage.check_writable(output)
     if problem:
         return _fail(problem, EXIT_FAILED)
     _warn_empty_globs(cfg)
 
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
     from newsbeam.locking import OutputLock
     from newsbeam.pipelines.batch import new_run_id
 
-    options = PipelineOptions(beam_args)
-    if not options.view_as(StandardOptions).runner:
-        options.view_as(StandardOptions).runner = "DirectRunner"
     run_id = new_run_id()
     lock = OutputLock(output, run_id, wait=args.wait)
     if not lock.acquire():
@@ -270,14 +276,15 @@ def cmd_report(argv: list[str]) -> int:
         prog="newsbeam report",
         description="Summarise an output directory: a self-contained HTML page with charts, and a terminal summary.",
     )
-    parser.add_argument("--output", required=True, help="the output directory of newsbeam run")
+    parser.add_argument("--output", required=True, help="the output directory (or s3://, gs:// URI) of newsbeam run")
     parser.add_argument("--since", help="first published date to include (YYYY-MM-DD)")
     parser.add_argument("--until", help="last published date to include (YYYY-MM-DD)")
-    parser.add_argument("--html", help="where to write the page (default <output>/report.html)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--html", help="where to write the page (default <output>/report.html; ./report.html for object-store outputs)")
+    args, beam_args = parser.parse_known_args(argv)
+    _beam_options(beam_args)  # object-store options (--s3_endpoint_url, ...)
     import datetime as dt
 
-    from newsbeam import report
+    from newsbeam import report, storage
 
     for flag in ("since", "until"):
         value = getattr(args, flag)
@@ -286,10 +293,11 @@ def cmd_report(argv: list[str]) -> int:
                 dt.date.fromisoformat(value)
             except ValueError:
                 return _fail(f"--{flag} {value!r} is not a date (YYYY-MM-DD)", EXIT_CONFIG)
-    if not os.path.isdir(args.output):
+    local = storage.is_local(args.output)
+    if local and not os.path.isdir(args.output):
         return _fail(f"output {args.output} is not a directory", EXIT_CONFIG)
     agg = report.aggregate(args.output, args.since, args.until)
-    page = args.html or os.path.join(args.output, "report.html")
+    page = args.html or (os.path.join(args.output, "report.html") if local else "report.html")
     with open(page, "w", encoding="utf-8") as fh:
         fh.write(report.render_html(agg, args.output, args.since, args.until))
     print(report.terminal_summary(agg))
@@ -306,7 +314,8 @@ def cmd_compact(argv: list[str]) -> int:
     parser.add_argument("--min-files", type=int, default=2, help="compact partitions with at least this many files")
     parser.add_argument("--target-rows", type=int, default=500_000, help="rows per compacted file")
     parser.add_argument("--wait", nargs="?", type=float, const=0.0, metavar="SECONDS", help="wait for a running job to finish")
-    args = parser.parse_args(argv)
+    args, beam_args = parser.parse_known_args(argv)
+    _beam_options(beam_args)  # object-store options (--s3_endpoint_url, ...)
     from newsbeam import storage
     from newsbeam.compact import compact
     from newsbeam.locking import OutputLock
@@ -335,11 +344,11 @@ def cmd_stream(argv: list[str]) -> int:
     parser.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS", help="seconds between polls (default 300)")
     parser.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until SIGINT/SIGTERM)")
     args, beam_args = parser.parse_known_args(argv)
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
     from newsbeam import storage
     from newsbeam.locking import OutputLock
     from newsbeam.pipelines.config import ConfigError, load_config
+
+    options = _beam_options(beam_args, streaming=True)
 
     try:
         cfg = load_config(args.config, {"feeds": args.feeds, "output": args.output, "state": args.state, "allow_private_network": args.allow_private_network})
@@ -350,13 +359,9 @@ def cmd_stream(argv: list[str]) -> int:
     if args.poll_interval <= 0:
         return _fail("--poll-interval must be positive", EXIT_CONFIG)
     output = storage.absolute(cfg.output_path)
-    problem = _check_writable(output)
+    problem = storage.check_writable(output)
     if problem:
         return _fail(problem, EXIT_FAILED)
-    options = PipelineOptions(beam_args)
-    options.view_as(StandardOptions).streaming = True
-    if not options.view_as(StandardOptions).runner:
-        options.view_as(StandardOptions).runner = "DirectRunner"
     lock = OutputLock(output, "stream", wait=args.wait)
     if not lock.acquire():
         print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting", file=sys.stderr)
@@ -430,7 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
     # Before anything imports Beam: its import-time warnings go through these handlers.
     _setup_logging("-v" in argv or "--verbose" in argv)
-    return COMMANDS[argv[0]](argv[1:])
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except UsageError as exc:
+        return _fail(f"{argv[0]}: {exc}", EXIT_CONFIG)
 
 
 if __name__ == "__main__":

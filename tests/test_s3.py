@@ -1,0 +1,226 @@
+"""Object storage: newsbeam against a real S3-compatible server (moto) on 127.0.0.1.
+
+Nothing is mocked inside the process: the server is a separate process speaking the S3
+HTTP API, the CLI runs as a subprocess and talks to it through Beam's S3 filesystem
+(boto3), and the output is read back with Arrow's own S3 client and DuckDB.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import boto3
+import duckdb
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pytest
+
+from tests.conftest import SAMPLE_CONFIG, free_port, run_cli, wait_port
+
+BUCKET = "news"
+# Credentials for the throwaway server, and no reading of the developer's own AWS setup.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "newsbeam-test",
+    "AWS_SECRET_ACCESS_KEY": "newsbeam-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+PAGE = """<html><head><title>{title}</title><link rel="canonical" href="https://s3-test.example/{slug}">
+<meta property="article:published_time" content="2026-10-{day:02d}T09:00:00Z"></head>
+<body><article><h1>{title}</h1>{paras}</article></body></html>"""
+
+
+def page(slug: str, day: int, topic: str) -> str:
+    paras = "".join(
+        f"<p>In Marrow Bay, {topic}, paragraph {k}: council delegates and the harbour guild met again on "
+        f"{slug} and spoke about the ceasefire, the fishing quotas and the roads, officials said.</p>"
+        for k in range(5)
+    )
+    return PAGE.format(title=f"Marrow Bay {slug}", slug=slug, day=day, paras=paras)
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """An S3 server process on 127.0.0.1 with an empty bucket; yields its endpoint URL."""
+    saved = {k: os.environ.get(k) for k in AWS_ENV}
+    os.environ.update(AWS_ENV)
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "server.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_port(port, timeout=60)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def cli(endpoint: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    return run_cli(*args, "--s3_endpoint_url", endpoint, env=AWS_ENV, **kw)
+
+
+def keys(endpoint: str, prefix: str) -> list[str]:
+    client = boto3.client("s3", endpoint_url=endpoint)
+    found = []
+    for page_ in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        found += [o["Key"] for o in page_.get("Contents", [])]
+    return sorted(found)
+
+
+def arrow_s3(endpoint: str) -> pafs.S3FileSystem:
+    """A plain pyarrow S3 client, set up the way an analyst would (not newsbeam's helper)."""
+    return pafs.S3FileSystem(endpoint_override=endpoint.split("://")[1], scheme="http", region="us-east-1")
+
+
+def read_back(endpoint: str, prefix: str) -> list[tuple]:
+    """(article_id, published_date, event_type) rows, read with pyarrow and queried in DuckDB."""
+    articles = ds.dataset(f"{BUCKET}/{prefix}/articles", filesystem=arrow_s3(endpoint), format="parquet", partitioning="hive")
+    return duckdb.sql(
+        "SELECT article_id, CAST(published_date AS VARCHAR), event_type FROM articles ORDER BY article_id"
+    ).fetchall()
+
+
+def local_rows(out) -> list[tuple]:
+    return duckdb.sql(
+        "SELECT article_id, CAST(published_date AS VARCHAR), event_type "
+        f"FROM read_parquet('{out}/articles/**/*.parquet', hive_partitioning = true) ORDER BY article_id"
+    ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def local_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("s3-ref") / "out"
+    proc = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def assert_clean(endpoint: str, prefix: str) -> None:
+    """After a run: nothing temporary is left, and only committed Parquet is in the data folders."""
+    found = keys(endpoint, prefix)
+    assert not [k for k in found if "/_tmp/" in k or ".tmp-" in k or ".newsbeam-probe" in k], found
+    for k in found:
+        if "/articles/" in k or "/errors/" in k:
+            assert k.rsplit("/", 1)[1].startswith("part-") and k.endswith(".parquet"), k
+
+
+def test_run_rerun_and_incremental_run_on_s3_read_back_with_pyarrow_and_duckdb(s3, local_reference, tmp_path):
+    out = f"s3://{BUCKET}/sample"
+    first = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out)
+    assert first.returncode == 0, first.stderr
+    assert_clean(s3, "sample")
+    rows = read_back(s3, "sample")
+    assert rows == local_rows(local_reference)  # the same rows as on local disk
+    assert len(rows) == len({r[0] for r in rows}) > 5
+    assert keys(s3, "sample/_runs/") and keys(s3, "sample/_state/seen/")
+
+    again = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out)
+    assert again.returncode == 0, again.stderr
+    assert "written    0 articles" in again.stdout
+    assert read_back(s3, "sample") == rows
+
+    (tmp_path / "new.html").write_text(page("late-edition", 28, "a late edition"))
+    more = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--input", str(tmp_path / "new.html"), "--output", out)
+    assert more.returncode == 0, more.stderr
+    assert "written    1 articles" in more.stdout
+    grown = read_back(s3, "sample")
+    assert len(grown) == len(rows) + 1 and set(rows) < set(grown)
+    assert_clean(s3, "sample")
+
+
+def test_inputs_config_and_state_on_s3_then_report_and_compact(s3, tmp_path):
+    client = boto3.client("s3", endpoint_url=s3)
+    for n in range(4):
+        client.put_object(Bucket=BUCKET, Key=f"in/day-{n}.html", Body=page(f"story-{n}", 20 + n % 2, f"story {n}").encode())
+    config = f"inputs:\n  - s3://{BUCKET}/in/*.html\noutput:\n  path: s3://{BUCKET}/job\n  partition_by: [published_date]\n"
+    client.put_object(Bucket=BUCKET, Key="configs/job.yaml", Body=config.encode())
+    args = ("run", "--config", f"s3://{BUCKET}/configs/job.yaml", "--state", f"s3://{BUCKET}/job-state")
+    proc = cli(s3, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "written    4 articles" in proc.stdout
+    assert keys(s3, "job-state/seen/") and not keys(s3, "job/_state/")
+
+    # Two more pages in the same two dates: a second file in each partition to compact.
+    for n in range(4, 6):
+        client.put_object(Bucket=BUCKET, Key=f"in/day-{n}.html", Body=page(f"story-{n}", 20 + n % 2, f"story {n}").encode())
+    proc = cli(s3, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "written    2 articles" in proc.stdout
+    before = read_back(s3, "job")
+    assert len(before) == 6
+
+    report = cli(s3, "report", "--output", f"s3://{BUCKET}/job", "--html", str(tmp_path / "report.html"))
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("6 articles, 2026-10-20 to 2026-10-21")
+    assert "<svg" in (tmp_path / "report.html").read_text()
+
+    files_before = [k for k in keys(s3, "job/articles/")]
+    assert len(files_before) == 4
+    compact = cli(s3, "compact", "--output", f"s3://{BUCKET}/job")
+    assert compact.returncode == 0, compact.stderr
+    assert "compacted 2 partitions: 4 files -> 2 (6 rows)" in compact.stdout
+    assert read_back(s3, "job") == before
+    assert len(keys(s3, "job/articles/")) == 2
+    assert_clean(s3, "job")
+
+
+def test_a_crash_in_the_commit_on_s3_is_rolled_forward(s3, local_reference):
+    out = f"s3://{BUCKET}/crash"
+    env = dict(AWS_ENV, NEWSBEAM_CRASH_AT="commit:renamed:3")
+    killed = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", out, "--s3_endpoint_url", s3, env=env)
+    assert killed.returncode == -9, killed.stderr
+    assert keys(s3, "crash/_tmp/")  # the journal and the files not yet moved
+    assert not keys(s3, "crash/_runs/")
+
+    rerun = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "finished the commit of interrupted run" in rerun.stderr
+    assert "written    0 articles" in rerun.stdout
+    assert read_back(s3, "crash") == local_rows(local_reference)
+    assert_clean(s3, "crash")
+
+
+def test_stream_commits_each_poll_to_s3(s3, tmp_path):
+    feed = tmp_path / "feed.rss"
+    items = "".join(
+        f"<item><title>Marrow Bay bulletin {n}</title><link>https://s3-test.example/bulletin-{n}</link>"
+        f"<pubDate>Tue, 2{n} Oct 2026 10:00:00 GMT</pubDate><description><![CDATA[{page(f'bulletin-{n}', 20 + n, 'a bulletin')}]]></description></item>"
+        for n in range(3)
+    )
+    feed.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Marrow Bay Bulletins</title>{items}</channel></rss>')
+    proc = cli(s3, "stream", "--feed", str(feed), "--output", f"s3://{BUCKET}/stream", "--poll-interval", "1", "--max-polls", "2", timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    rows = read_back(s3, "stream")
+    assert len(rows) == len({r[0] for r in rows}) == 3
+    assert len(keys(s3, "stream/_runs/")) == 1  # the second poll found nothing new: no empty batch
+
+
+def test_an_unreachable_store_fails_fast_with_one_line(s3):
+    closed = f"http://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    proc = cli(closed, "run", "--config", str(SAMPLE_CONFIG), "--output", f"s3://{BUCKET}/nowhere", timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "is not writable: Could not connect to the endpoint URL" in proc.stderr
+    assert time.monotonic() - start < 60
+    missing = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", "s3://no-such-bucket/out")
+    assert missing.returncode == 1 and "NoSuchBucket" in missing.stderr, missing.stderr
