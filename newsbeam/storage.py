@@ -58,8 +58,8 @@ def arrow_filesystem(uri: str):
         }
         endpoint = s3.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
-            scheme_part, _, host = endpoint.partition("://")
-            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part)
+            scheme_part, _, host = endpoint.rpartition("://")
+            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part or "https")
         if s3.s3_disable_ssl:
             kwargs["scheme"] = "http"
         return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v is not None}), path

@@ -93,8 +93,9 @@ def arrow_s3(endpoint: str) -> pafs.S3FileSystem:
 
 def read_back(endpoint: str, prefix: str) -> list[tuple]:
     """(article_id, published_date, event_type) rows, read with pyarrow and queried in DuckDB."""
-    articles = ds.dataset(f"{BUCKET}/{prefix}/articles", filesystem=arrow_s3(endpoint), format="parquet", partitioning="hive")
-    return duckdb.sql(
+    con = duckdb.connect()
+    con.register("articles", ds.dataset(f"{BUCKET}/{prefix}/articles", filesystem=arrow_s3(endpoint), format="parquet", partitioning="hive"))
+    return con.sql(
         "SELECT article_id, CAST(published_date AS VARCHAR), event_type FROM articles ORDER BY article_id"
     ).fetchall()
 

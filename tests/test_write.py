@@ -78,3 +78,21 @@ def test_commit_moves_files_drops_losers_then_writes_manifest_and_state(tmp_path
     assert (tmp_path / "_runs" / "r1.json").exists()
     assert pq.read_table(tmp_path / "_state/seen/r1.parquet").column("article_id").to_pylist() == ["id0"]
     assert not (tmp_path / "_tmp" / run).exists()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "override", "scheme"),
+    [("http://127.0.0.1:9000", "127.0.0.1:9000", "http"), ("https://minio.internal/", "minio.internal", "https"), ("minio.internal:9000", "minio.internal:9000", "https")],
+)
+def test_arrow_filesystem_follows_beams_s3_options(endpoint, override, scheme, monkeypatch):
+    # The report and newsbeam.dataset read with Arrow's client: it must reach the store
+    # Beam's writers were pointed at, with or without a scheme in the endpoint.
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam import storage
+
+    captured = {}
+    monkeypatch.setattr("pyarrow.fs.S3FileSystem", lambda **kw: captured.update(kw) or "fs")
+    monkeypatch.setattr(storage, "_OPTIONS", PipelineOptions(["--s3_endpoint_url", endpoint, "--s3_region_name", "eu-west-1"]))
+    assert storage.arrow_filesystem("s3://bucket/out/articles") == ("fs", "bucket/out/articles")
+    assert captured == {"endpoint_override": override, "scheme": scheme, "region": "eu-west-1"}
