@@ -2,9 +2,17 @@
 
 ``flock`` is released by the kernel when the holder exits, however it exits (SIGKILL
 included), so a lock left by a dead run is simply taken over; the file keeps the holder's
-pid, host and run id for the message the next run prints. Object-store outputs have no
-such primitive: their lock lives on the launching machine, which protects overlapping
-cron runs of one host (the case cron creates), not launches from several machines.
+pid, host and run id for the message the next run prints.
+
+An object store has no flock. For ``s3://`` outputs the lock is also a *lease*: an object
+``<output>/.newsbeam.lock`` created with a conditional write (``If-None-Match: *``), so
+of two launchers on different machines exactly one gets it. The holder renews it in the
+background (``If-Match`` its own version) every third of its term; a lease not renewed
+for a whole term (``NEWSBEAM_LEASE_SECONDS``, default 900) belongs to a launcher that
+died and is taken over, as is one whose holder is a dead process on this same machine.
+Ages are measured on the store's clock (the object's Last-Modified against the response's
+Date), so launchers' clocks need not agree. ``gs://`` outputs have the local lock only,
+in ``~/.cache/newsbeam/locks``: schedule one launcher per such output.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +53,122 @@ def _alive(pid: int) -> bool:
     return True
 
 
+LEASE_SECONDS_ENV = "NEWSBEAM_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS = 900.0
+
+
+def _holder_info(run_id: str) -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _dead_here(holder: dict) -> bool:
+    """The holder is a process of this machine that no longer runs."""
+    return bool(holder.get("pid")) and holder.get("host") == socket.gethostname() and not _alive(int(holder["pid"]))
+
+
+class S3Lease:
+    """A lease on an ``s3://`` output, held by conditional writes (see the module doc)."""
+
+    def __init__(self, output: str, info: dict, term: float | None = None):
+        from apache_beam.io.aws.clients.s3.boto3_client import Client
+
+        bucket, _, prefix = output[len("s3://"):].partition("/")
+        self.bucket, self.key = bucket, f"{prefix.rstrip('/')}/{LOCK_NAME}" if prefix else LOCK_NAME
+        # Beam's own S3 client, built from the same options as the pipeline's writers.
+        self.client = Client(storage.options()).client
+        self.info = info
+        self.term = float(term if term is not None else os.environ.get(LEASE_SECONDS_ENV, DEFAULT_LEASE_SECONDS))
+        self.etag: str | None = None
+        self.holder: dict = {}
+        self.took_over: dict | None = None
+        self.lost = threading.Event()
+        self.on_lost = None  # called from the renewing thread when the lease is lost
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    @staticmethod
+    def _code(exc: Exception) -> str:
+        return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+    def _put(self, **condition) -> str:
+        body = json.dumps(dict(self.info, lease_seconds=self.term)).encode()
+        return self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", **condition)["ETag"]
+
+    def _current(self) -> tuple[dict, str, float] | None:
+        """(holder, etag, age in seconds on the store's clock), or None if there is no lease."""
+        import email.utils
+
+        try:
+            got = self.client.get_object(Bucket=self.bucket, Key=self.key)
+        except Exception as exc:  # noqa: BLE001 - botocore's errors are generated classes
+            if self._code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        try:
+            holder = json.loads(got["Body"].read() or b"{}")
+        except ValueError:
+            holder = {}
+        server_now = email.utils.parsedate_to_datetime(got["ResponseMetadata"]["HTTPHeaders"]["date"])
+        age = (server_now - got["LastModified"]).total_seconds()
+        return holder, got["ETag"], age
+
+    def try_acquire(self) -> bool:
+        for _ in range(3):  # a lease released between our two requests: try again
+            try:
+                self.etag = self._put(IfNoneMatch="*")
+                break
+            except Exception as exc:  # noqa: BLE001
+                if self._code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                    raise
+            current = self._current()
+            if current is None:
+                continue
+            self.holder, etag, age = current
+            if age <= float(self.holder.get("lease_seconds", self.term)) and not _dead_here(self.holder):
+                return False
+            try:
+                self.etag = self._put(IfMatch=etag)
+            except Exception as exc:  # noqa: BLE001
+                if self._code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey"):
+                    return False  # another launcher took it over first
+                raise
+            self.took_over = self.holder
+            LOGGER.warning(
+                "taking over the lease of run %s (%s on %s), not renewed for %.0f s",
+                self.holder.get("run_id"), self.holder.get("pid"), self.holder.get("host"), age,
+            )
+            break
+        else:
+            return False
+        self._renewer = threading.Thread(target=self._renew, name="newsbeam-lease", daemon=True)
+        self._renewer.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.term / 3):
+            try:
+                self.etag = self._put(IfMatch=self.etag)
+            except Exception as exc:  # noqa: BLE001
+                if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey"):
+                    LOGGER.error("lost the lease on s3://%s/%s: another launcher took it over", self.bucket, self.key)
+                    self.lost.set()
+                    if self.on_lost is not None:
+                        self.on_lost()
+                    return
+                LOGGER.warning("could not renew the lease (will retry): %s", exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)
+        if self.etag and not self.lost.is_set():
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+            except Exception as exc:  # noqa: BLE001 - the lease simply expires
+                LOGGER.warning("could not delete the lease: %s", exc)
+        self.etag = None
+
+
 class OutputLock:
     """``with OutputLock(out, run_id) as lock: if lock.acquired: ...``"""
 
@@ -55,6 +180,9 @@ class OutputLock:
         self.holder: dict = {}
         self.took_over: dict | None = None
         self._fd: int | None = None
+        self._lease_output = output if output.startswith("s3://") else None
+        self._lease: S3Lease | None = None
+        self._lost = False
 
     def _read_holder(self) -> dict:
         try:
@@ -79,16 +207,44 @@ class OutputLock:
                     return False
                 time.sleep(1.0)
         previous = self._read_holder()
-        if previous.get("pid") and previous.get("host") == socket.gethostname() and not _alive(int(previous["pid"])):
+        if _dead_here(previous):
             self.took_over = previous
             LOGGER.warning("taking over the lock left by run %s (pid %s, no longer running)", previous.get("run_id"), previous["pid"])
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": self.run_id, "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        info = _holder_info(self.run_id)
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, json.dumps(info).encode(), 0)
+        if self._lease_output and not self._acquire_lease(info, deadline):
+            self.release()
+            return False
         self.acquired = True
         return True
 
+    def _acquire_lease(self, info: dict, deadline: float | None) -> bool:
+        self._lease = S3Lease(self._lease_output, info)
+        while not self._lease.try_acquire():
+            self.holder = self._lease.holder
+            if self.wait is None or (deadline is not None and time.monotonic() > deadline):
+                self._lease = None
+                return False
+            time.sleep(min(5.0, max(1.0, self._lease.term / 10)))
+        self.took_over = self._lease.took_over or self.took_over
+        return True
+
+    def on_lost(self, callback) -> None:
+        """Call ``callback`` (from another thread) if the lease is taken over while held."""
+        if self._lease is not None:
+            self._lease.on_lost = callback
+
+    @property
+    def lost(self) -> bool:
+        """The lease was taken over while held (it could not be renewed for a whole term)."""
+        return self._lost or bool(self._lease and self._lease.lost.is_set())
+
     def release(self) -> None:
+        if self._lease is not None:
+            self._lost = self._lease.lost.is_set()
+            self._lease.release()
+            self._lease = None
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

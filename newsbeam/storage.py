@@ -33,6 +33,13 @@ def configure(options) -> None:
     FileSystems.set_options(options)
 
 
+def options():
+    """The options given to ``configure`` (Beam's defaults if none were)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return _OPTIONS or PipelineOptions([])
+
+
 def arrow_filesystem(uri: str):
     """``(pyarrow filesystem, path)`` for a local path or an ``s3://``/``gs://`` URI.
 
@@ -47,9 +54,9 @@ def arrow_filesystem(uri: str):
         return pafs.LocalFileSystem(), os.path.abspath(uri)
     scheme, path = uri.split("://", 1)
     if scheme == "s3":
-        from apache_beam.options.pipeline_options import PipelineOptions, S3Options
+        from apache_beam.options.pipeline_options import S3Options
 
-        s3 = (_OPTIONS or PipelineOptions([])).view_as(S3Options)
+        s3 = options().view_as(S3Options)
         kwargs = {
             "access_key": s3.s3_access_key_id,
             "secret_key": s3.s3_secret_access_key,

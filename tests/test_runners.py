@@ -64,6 +64,16 @@ def test_multi_process_direct_runner_gives_the_same_rows(tmp_path, direct_rows):
     assert _rows(out) == direct_rows
 
 
+def test_the_local_runner_never_reaches_for_prism(tmp_path, direct_rows):
+    # Beam's DirectRunner would first download Prism from GitHub (no timeout) and run
+    # there when it can: newsbeam's local runs stay on the FnApiRunner whatever the network.
+    out = tmp_path / "out"
+    proc = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(out), "--runner", "DirectRunner", "-v")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "prism" not in proc.stderr.lower()
+    assert _rows(out) == direct_rows
+
+
 def test_sdist_installs_and_runs_in_a_fresh_virtualenv(tmp_path, direct_rows):
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], cwd=REPO, check=True,

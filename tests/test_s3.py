@@ -7,7 +7,9 @@ HTTP API, the CLI runs as a subprocess and talks to it through Beam's S3 filesys
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -148,6 +150,15 @@ def test_run_rerun_and_incremental_run_on_s3_read_back_with_pyarrow_and_duckdb(s
     assert_clean(s3, "sample")
 
 
+def test_worker_processes_get_the_store_options(s3, local_reference):
+    # Two SDK worker processes write the shards: the S3 endpoint must reach them too.
+    out = f"s3://{BUCKET}/multi"
+    proc = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out, "--direct_num_workers", "2", "--direct_running_mode", "multi_processing")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_back(s3, "multi") == local_rows(local_reference)
+    assert_clean(s3, "multi")
+
+
 def test_inputs_config_and_state_on_s3_then_report_and_compact(s3, tmp_path):
     client = boto3.client("s3", endpoint_url=s3)
     for n in range(4):
@@ -225,3 +236,89 @@ def test_an_unreachable_store_fails_fast_with_one_line(s3):
     assert time.monotonic() - start < 60
     missing = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", "s3://no-such-bucket/out")
     assert missing.returncode == 1 and "NoSuchBucket" in missing.stderr, missing.stderr
+
+
+LOCK_KEY = "leased/.newsbeam.lock"
+
+
+def put_lease(endpoint: str, host: str, pid: int, seconds: float) -> None:
+    holder = {"pid": pid, "host": host, "run_id": f"run-on-{host}", "since": "2026-11-01T00:00:00Z", "lease_seconds": seconds}
+    boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(holder).encode())
+
+
+def test_a_live_lease_from_another_machine_keeps_a_run_out_and_a_stale_one_is_taken_over(s3):
+    out = f"s3://{BUCKET}/leased"
+    put_lease(s3, "other-machine", 4242, seconds=4)
+    refused = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out)
+    assert refused.returncode == 0
+    assert "another run (run-on-other-machine, pid 4242 on other-machine" in refused.stderr
+    assert not keys(s3, "leased/articles/")
+
+    time.sleep(5)  # the other launcher has not renewed its lease for a whole term
+    proc = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out, "-v")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "taking over the lease of run run-on-other-machine" in proc.stderr
+    assert keys(s3, "leased/articles/")
+    assert LOCK_KEY not in keys(s3, "leased/")  # released at the end of the run
+
+
+def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_over_at_once(s3):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    put_lease(s3, socket.gethostname(), dead.pid, seconds=900)
+    proc = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", f"s3://{BUCKET}/leased", "-v")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "taking over the lease" in proc.stderr
+
+
+def test_a_stream_on_one_machine_keeps_a_run_on_another_out_by_renewing_its_lease(s3, tmp_path):
+    # Two "machines": separate lock caches, so only the store's lease stands between
+    # them. The lease term (3 s) is much shorter than the stream: it must be renewed.
+    out = f"s3://{BUCKET}/two-hosts"
+    env = {**AWS_ENV, "NEWSBEAM_LEASE_SECONDS": "3"}
+    stream = subprocess.Popen(
+        [sys.executable, "-m", "newsbeam", "stream", "--config", str(SAMPLE_CONFIG), "--output", out,
+         "--s3_endpoint_url", s3, "--poll-interval", "1", "--max-polls", "15"],
+        env={**os.environ, **env, "XDG_CACHE_HOME": str(tmp_path / "machine-a")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "two-hosts/.newsbeam.lock" not in keys(s3, "two-hosts/") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(4)  # more than a term: only renewals keep the lease alive now
+        run = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", out, "--s3_endpoint_url", s3,
+                      env={**env, "XDG_CACHE_HOME": str(tmp_path / "machine-b")})
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "another run" in run.stderr and "is writing to" in run.stderr, run.stderr[-3000:]
+        assert "written" not in run.stdout
+    finally:
+        _, err = stream.communicate(timeout=300)
+    assert stream.returncode == 0, err[-3000:]
+    assert "lost the lease" not in err
+    assert "two-hosts/.newsbeam.lock" not in keys(s3, "two-hosts/")
+
+
+def test_a_stream_whose_lease_is_taken_over_stops_and_says_so(s3, tmp_path):
+    out = f"s3://{BUCKET}/lost"
+    stream = subprocess.Popen(
+        [sys.executable, "-m", "newsbeam", "stream", "--config", str(SAMPLE_CONFIG), "--output", out,
+         "--s3_endpoint_url", s3, "--poll-interval", "1"],
+        env={**os.environ, **AWS_ENV, "NEWSBEAM_LEASE_SECONDS": "3"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "lost/.newsbeam.lock" not in keys(s3, "lost/") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        holder = {"pid": 1, "host": "other-machine", "run_id": "usurper", "lease_seconds": 900}
+        boto3.client("s3", endpoint_url=s3).put_object(Bucket=BUCKET, Key="lost/.newsbeam.lock", Body=json.dumps(holder).encode())
+        _, err = stream.communicate(timeout=120)
+    finally:
+        if stream.poll() is None:
+            stream.kill()
+    assert stream.returncode == 1, err[-3000:]
+    assert "the lease on s3://news/lost was taken over by another launcher" in err
+    # The usurper's lease is left alone.
+    got = boto3.client("s3", endpoint_url=s3).get_object(Bucket=BUCKET, Key="lost/.newsbeam.lock")
+    assert json.loads(got["Body"].read())["run_id"] == "usurper"

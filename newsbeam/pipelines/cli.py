@@ -107,6 +107,35 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
     return options
 
 
+# Runner names that mean "on this machine": newsbeam runs them on Beam's FnApiRunner.
+LOCAL_RUNNERS = frozenset({"DirectRunner", "SwitchingDirectRunner"})
+
+
+def new_pipeline(options):
+    """A Pipeline for ``options``; the local runner is Beam's FnApiRunner, set up directly.
+
+    Beam's DirectRunner (2.77) first tries to run a pipeline on Prism, a Go binary it
+    downloads from GitHub at first use (``urlopen`` without a timeout: a firewall that
+    drops packets hangs the run), and falls back to the FnApiRunner when it cannot. So
+    the same command would run on a different engine depending on the network. newsbeam
+    builds the FnApiRunner the way the DirectRunner's fallback does (the options go to
+    its workers, multi-process ones included): the engine every test here runs on.
+    ``--runner PrismRunner`` still chooses Prism.
+    """
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    if options.view_as(StandardOptions).runner not in LOCAL_RUNNERS:
+        return beam.Pipeline(options=options)
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
+    return beam.Pipeline(runner=fn_runner.FnApiRunner(provision_info=provision), options=options)
+
+
 def cmd_run(argv: list[str]) -> int:
     from newsbeam import storage
     from newsbeam.pipelines.config import ConfigError, load_config
@@ -146,14 +175,16 @@ def cmd_run(argv: list[str]) -> int:
         )
         return EXIT_OK
     try:
-        return _run_locked(cfg, options, output, run_id)
+        code = _run_locked(cfg, options, output, run_id)
     finally:
         lock.release()
+    if lock.lost:
+        return _fail(f"the lease on {output} was lost during the run (not renewed for a whole term): another launcher may have written to it too", EXIT_FAILED)
+    return code
 
 
 def _run_locked(cfg, options, output: str, run_id: str) -> int:
     """The run proper, with the output's lock held: recover, run, commit, report."""
-    import apache_beam as beam
 
     from newsbeam import storage
     from newsbeam.pipelines.batch import build_pipeline
@@ -164,7 +195,7 @@ def _run_locked(cfg, options, output: str, run_id: str) -> int:
         print(f"newsbeam: finished the commit of interrupted run {old}", file=sys.stderr)
     started = time.monotonic()
     print(f"newsbeam: run {run_id} -> {output}", file=sys.stderr)
-    pipeline = beam.Pipeline(options=options)
+    pipeline = new_pipeline(options)
     build_pipeline(pipeline, cfg, run_id)
     result = pipeline.run()
     state = result.wait_until_finish()
@@ -338,6 +369,8 @@ def cmd_compact(argv: list[str]) -> int:
 
 
 def cmd_stream(argv: list[str]) -> int:
+    import signal
+
     parser = _run_parser()
     parser.prog = "newsbeam stream"
     parser.description = "Poll the feeds for ever (a Beam streaming pipeline); each poll's new articles are committed as a batch."
@@ -366,10 +399,14 @@ def cmd_stream(argv: list[str]) -> int:
     if not lock.acquire():
         print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting", file=sys.stderr)
         return EXIT_OK
+    lock.on_lost(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stop as on SIGTERM: finish the batch in flight
     try:
-        return _stream_locked(cfg, options, output, args.poll_interval, args.max_polls)
+        code = _stream_locked(cfg, options, output, args.poll_interval, args.max_polls)
     finally:
         lock.release()
+    if lock.lost:
+        return _fail(f"stopped: the lease on {output} was taken over by another launcher", EXIT_FAILED)
+    return code
 
 
 # A stop request waits this long for the poll in flight to commit.
@@ -379,8 +416,6 @@ STOP_GRACE_SECONDS = 25.0
 def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: int | None) -> int:
     import signal
     import threading
-
-    import apache_beam as beam
 
     from newsbeam import storage
     from newsbeam.pipelines.streaming import StopStreaming, StreamState, build_streaming_pipeline
@@ -410,7 +445,7 @@ def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: i
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
     try:
-        pipeline = beam.Pipeline(options=options)
+        pipeline = new_pipeline(options)
         build_streaming_pipeline(pipeline, cfg, poll_interval, max_polls)
         pipeline.run().wait_until_finish()
     except StopStreaming:
