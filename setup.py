@@ -38,7 +38,8 @@ INSTALL_REQUIRES = [
 # keeps in extras. `pip install 'newsbeam[aws]'` for s3:// outputs, `[gcp]` for gs://
 # (and for launching on Dataflow).
 CLOUD_EXTRAS = {
-    "aws": [f"apache-beam[aws]=={BEAM_VERSION}"],
+    # boto3 1.38+: conditional PutObject/DeleteObject (If-None-Match, If-Match) for the lease
+    "aws": [f"apache-beam[aws]=={BEAM_VERSION}", "boto3>=1.38"],
     "gcp": [f"apache-beam[gcp]=={BEAM_VERSION}"],
 }
 

@@ -163,10 +163,21 @@ class S3Lease:
             self._renewer.join(timeout=30)
         if self.etag and not self.lost.is_set():
             try:
-                self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+                self._delete_own()
             except Exception as exc:  # noqa: BLE001 - the lease simply expires
                 LOGGER.warning("could not delete the lease: %s", exc)
         self.etag = None
+
+    def _delete_own(self) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+        except Exception as exc:  # noqa: BLE001
+            if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey"):
+                return  # not ours any more
+            # A store without conditional deletes: check, then delete.
+            current = self._current()
+            if current is not None and current[1] == self.etag:
+                self.client.delete_object(Bucket=self.bucket, Key=self.key)
 
 
 class OutputLock:

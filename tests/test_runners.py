@@ -147,7 +147,9 @@ def test_launcher_builds_the_same_graph_as_the_cli(monkeypatch, tmp_path):
 
     args = ["--config", str(SAMPLE_CONFIG), "--output", str(tmp_path / "out")]
     cli = _graph(monkeypatch, lambda: main(["run", *args]))
-    monkeypatch.setattr(sys, "argv", [str(DATAFLOW / "main.py"), *args])
+    # The Flex Template launcher may add flags of its own: reported, not refused.
+    monkeypatch.setattr("newsbeam.pipelines.cli.STRICT_OPTIONS", True)  # restored after the test
+    monkeypatch.setattr(sys, "argv", [str(DATAFLOW / "main.py"), *args, "--launcher_only_flag=1"])
     launcher = _graph(monkeypatch, lambda: runpy.run_path(str(DATAFLOW / "main.py"), run_name="__main__"))
     assert cli == launcher
     assert any("CommitRun" in label for label in cli)

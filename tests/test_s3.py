@@ -135,6 +135,16 @@ def test_run_rerun_and_incremental_run_on_s3_read_back_with_pyarrow_and_duckdb(s
     assert rows == local_rows(local_reference)  # the same rows as on local disk
     assert len(rows) == len({r[0] for r in rows}) > 5
     assert keys(s3, "sample/_runs/") and keys(s3, "sample/_state/seen/")
+    # The README's offline recipe: newsbeam.dataset, the endpoint from the environment.
+    from newsbeam.dataset import open_dataset
+
+    os.environ["AWS_ENDPOINT_URL"] = s3
+    try:
+        articles = open_dataset(out, "articles")
+        recipe = duckdb.sql("SELECT article_id, CAST(published_date AS VARCHAR), event_type FROM articles ORDER BY ALL").fetchall()
+    finally:
+        del os.environ["AWS_ENDPOINT_URL"]
+    assert recipe == rows and articles.schema.field("published_date").type == "date32[day]"
 
     again = cli(s3, "run", "--config", str(SAMPLE_CONFIG), "--output", out)
     assert again.returncode == 0, again.stderr
@@ -322,3 +332,28 @@ def test_a_stream_whose_lease_is_taken_over_stops_and_says_so(s3, tmp_path):
     # The usurper's lease is left alone.
     got = boto3.client("s3", endpoint_url=s3).get_object(Bucket=BUCKET, Key="lost/.newsbeam.lock")
     assert json.loads(got["Body"].read())["run_id"] == "usurper"
+
+
+def test_lease_release_on_a_store_without_conditional_deletes(s3):
+    import botocore.exceptions
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam import storage
+    from newsbeam.locking import S3Lease
+
+    storage.configure(PipelineOptions(["--s3_endpoint_url", s3]))
+    try:
+        lease = S3Lease(f"s3://{BUCKET}/no-conditional-delete", {"pid": os.getpid(), "host": socket.gethostname(), "run_id": "r"}, term=60)
+        assert lease.try_acquire()
+        real_delete = lease.client.delete_object
+
+        def delete_object(**kwargs):
+            if "IfMatch" in kwargs:
+                raise botocore.exceptions.ClientError({"Error": {"Code": "NotImplemented", "Message": "no"}}, "DeleteObject")
+            return real_delete(**kwargs)
+
+        lease.client.delete_object = delete_object
+        lease.release()
+        assert keys(s3, "no-conditional-delete/") == []
+    finally:
+        storage.configure(PipelineOptions([]))

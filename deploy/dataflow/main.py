@@ -7,7 +7,9 @@ the same CLI code as ``newsbeam run`` on a laptop.
 
 import sys
 
-from newsbeam.pipelines.cli import main
+from newsbeam.pipelines import cli
 
 if __name__ == "__main__":
-    sys.exit(main(["run", *sys.argv[1:]]))
+    # The launcher may add options of its own: report unknown ones, do not refuse them.
+    cli.STRICT_OPTIONS = False
+    sys.exit(cli.main(["run", *sys.argv[1:]]))

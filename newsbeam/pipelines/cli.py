@@ -85,6 +85,12 @@ def format_summary(manifest: dict) -> str:
     return "\n".join(lines)
 
 
+# A person's command line (cron, a terminal) is held to known flags: a typo exits 2
+# instead of silently changing the job. A launcher that adds options of its own (the
+# Dataflow Flex Template's) sets this False: unknown flags are then reported and ignored.
+STRICT_OPTIONS = True
+
+
 def _beam_options(beam_args: list[str], streaming: bool = False):
     """Beam's options from the flags newsbeam does not know; storage is configured with them.
 
@@ -98,7 +104,10 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
     options = PipelineOptions(beam_args)
     unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
     if unknown:
-        raise UsageError("unknown option " + ", ".join(f"--{name}" for name in sorted(unknown)) + " (neither newsbeam's nor Beam's)")
+        names = ", ".join(f"--{name}" for name in sorted(unknown))
+        if STRICT_OPTIONS:
+            raise UsageError(f"unknown option {names} (neither newsbeam's nor Beam's)")
+        print(f"newsbeam: ignoring options neither newsbeam nor Beam knows: {names}", file=sys.stderr)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or "DirectRunner"
     if streaming:
