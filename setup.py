@@ -47,8 +47,11 @@ EXTRAS = {
     **CLOUD_EXTRAS,
     "dev": [
         *CLOUD_EXTRAS["aws"],
-        # tests/test_s3.py runs the pipeline against moto's S3 server on 127.0.0.1
+        *CLOUD_EXTRAS["gcp"],
+        # tests/test_object_storage.py runs the pipeline against real S3 and GCS API
+        # servers on 127.0.0.1: moto's, and gcp-storage-emulator (pure Python).
         "moto[server]>=5,<6",
+        "gcp-storage-emulator>=2024.8",
         "pytest>=8",
         "polars>=1.0",
         "pandas>=2.0",

@@ -31,6 +31,27 @@ def configure(options) -> None:
     global _OPTIONS
     _OPTIONS = options
     FileSystems.set_options(options)
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        _anonymous_gcs()
+
+
+def _anonymous_gcs() -> None:
+    """Against a GCS emulator, skip Beam's search for Google credentials.
+
+    Google's client talks to an emulator (``STORAGE_EMULATOR_HOST``) anonymously, but
+    Beam first looks for application-default credentials and, finding none, retries for
+    about 20 seconds per process. Marking its credential cache as filled with "none"
+    (anonymous, what it settles on anyway) removes the wait. This uses a private
+    attribute of Beam: if it changes, the only effect is the wait coming back.
+    """
+    try:
+        from apache_beam.internal.gcp import auth
+    except ImportError:  # Beam without its gcp extra: no gs:// at all
+        return
+    credentials = getattr(auth, "_Credentials", None)
+    if credentials is not None:
+        credentials._credentials = None
+        credentials._credentials_init = True
 
 
 def options():
@@ -44,7 +65,8 @@ def arrow_filesystem(uri: str):
     """``(pyarrow filesystem, path)`` for a local path or an ``s3://``/``gs://`` URI.
 
     Readers (the report, ``newsbeam.dataset``) use Arrow's own S3 and GCS clients, set
-    up from the same options Beam's writers got: endpoint, credentials and region.
+    up from the same options Beam's writers got: endpoint, credentials and region (for
+    GCS, the ``STORAGE_EMULATOR_HOST`` Google's client library honours).
     Unset options fall back on the usual chains (``AWS_*`` variables, ``~/.aws``,
     instance roles; Google application-default credentials).
     """
@@ -71,7 +93,16 @@ def arrow_filesystem(uri: str):
             kwargs["scheme"] = "http"
         return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v is not None}), path
     if scheme == "gs":
-        return pafs.GcsFileSystem(), path
+        import datetime as dt
+
+        # Arrow retries a failing GCS request for 15 minutes by default: a report on an
+        # unreachable bucket would look hung.
+        kwargs = {"retry_time_limit": dt.timedelta(seconds=60)}
+        emulator = os.environ.get("STORAGE_EMULATOR_HOST")  # honoured by Beam's GCS client too
+        if emulator:
+            scheme_part, _, host = emulator.rpartition("://")
+            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part or "http", anonymous=True)
+        return pafs.GcsFileSystem(**kwargs), path
     raise ValueError(f"no Arrow filesystem for {uri}")
 
 
@@ -195,7 +226,11 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-    return first.strip().splitlines()[0][:300] if first.strip() else type(exc).__name__
+    first = first.strip().splitlines()[0][:300] if first.strip() else type(exc).__name__
+    # Google's client puts the HTTP status in its own argument ("Request failed with status code", 404, ...)
+    if len(exc.args) > 1 and isinstance(exc.args[1], int) and str(exc.args[1]) not in first:
+        first = f"{first} {exc.args[1]}"
+    return first
 
 
 def list_files(pattern: str) -> list[str]:

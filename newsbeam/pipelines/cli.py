@@ -104,7 +104,9 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
     options = PipelineOptions(beam_args)
     unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
     if unknown:
-        names = ", ".join(f"--{name}" for name in sorted(unknown))
+        # As typed (``-v``, ``--ouptut``), not as Beam's parser renamed them.
+        typed = [a.split("=", 1)[0] for a in beam_args if a.startswith("-") and a.lstrip("-").split("=", 1)[0] in unknown]
+        names = ", ".join(typed or sorted(unknown))
         if STRICT_OPTIONS:
             raise UsageError(f"unknown option {names} (neither newsbeam's nor Beam's)")
         print(f"newsbeam: ignoring options neither newsbeam nor Beam knows: {names}", file=sys.stderr)
