@@ -149,13 +149,26 @@ class S3Lease:
             try:
                 self.etag = self._put(IfMatch=self.etag)
             except Exception as exc:  # noqa: BLE001
-                if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey"):
+                if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey") and not self._still_ours():
                     LOGGER.error("lost the lease on s3://%s/%s: another launcher took it over", self.bucket, self.key)
                     self.lost.set()
                     if self.on_lost is not None:
                         self.on_lost()
                     return
                 LOGGER.warning("could not renew the lease (will retry): %s", exc)
+
+    def _still_ours(self) -> bool:
+        """After a refused renewal: is the lease ours all the same? (A renewal the store
+        applied but whose answer was lost leaves us with an old version tag.)"""
+        try:
+            current = self._current()
+        except Exception:  # noqa: BLE001 - cannot tell: treat as lost
+            return False
+        mine = {k: self.info.get(k) for k in ("pid", "host", "run_id")}
+        if current is not None and {k: current[0].get(k) for k in mine} == mine:
+            self.etag = current[1]
+            return True
+        return False
 
     def release(self) -> None:
         self._stop.set()

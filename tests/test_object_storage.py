@@ -403,26 +403,50 @@ def test_a_stream_whose_lease_is_taken_over_stops_and_says_so(s3_store):
     assert json.loads(got["Body"].read())["run_id"] == "usurper"
 
 
-def test_lease_release_on_a_store_without_conditional_deletes(s3_store):
-    import botocore.exceptions
+@pytest.fixture
+def lease_factory(s3_store):
+    """S3Lease objects in this process, talking to the test's S3 server."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from newsbeam import storage
     from newsbeam.locking import S3Lease
 
     storage.configure(PipelineOptions(s3_store.args))
-    try:
-        lease = S3Lease(s3_store.uri("no-conditional-delete"), {"pid": os.getpid(), "host": socket.gethostname(), "run_id": "r"}, term=60)
-        assert lease.try_acquire()
-        real_delete = lease.client.delete_object
+    made = []
 
-        def delete_object(**kwargs):
-            if "IfMatch" in kwargs:
-                raise botocore.exceptions.ClientError({"Error": {"Code": "NotImplemented", "Message": "no"}}, "DeleteObject")
-            return real_delete(**kwargs)
+    def make(prefix: str, term: float = 60) -> S3Lease:
+        made.append(S3Lease(s3_store.uri(prefix), {"pid": os.getpid(), "host": socket.gethostname(), "run_id": "in-process"}, term=term))
+        return made[-1]
 
-        lease.client.delete_object = delete_object
+    yield make
+    for lease in made:
         lease.release()
-        assert s3_store.keys("no-conditional-delete/") == []
-    finally:
-        storage.configure(PipelineOptions([]))
+    storage.configure(PipelineOptions([]))
+
+
+def test_lease_release_on_a_store_without_conditional_deletes(s3_store, lease_factory):
+    import botocore.exceptions
+
+    lease = lease_factory("no-conditional-delete")
+    assert lease.try_acquire()
+    real_delete = lease.client.delete_object
+
+    def delete_object(**kwargs):
+        if "IfMatch" in kwargs:
+            raise botocore.exceptions.ClientError({"Error": {"Code": "NotImplemented", "Message": "no"}}, "DeleteObject")
+        return real_delete(**kwargs)
+
+    lease.client.delete_object = delete_object
+    lease.release()
+    assert s3_store.keys("no-conditional-delete/") == []
+
+
+def test_a_renewal_whose_answer_was_lost_does_not_lose_the_lease(s3_store, lease_factory):
+    # The store applied a renewal but the answer never came: our version tag is old.
+    lease = lease_factory("lost-answer", term=0.6)
+    assert lease.try_acquire()
+    lease.etag = '"a-version-the-store-no-longer-has"'
+    time.sleep(1.0)  # several renewals
+    assert not lease.lost.is_set()
+    got = boto3.client("s3", endpoint_url=s3_store.args[1]).head_object(Bucket=BUCKET, Key="lost-answer/.newsbeam.lock")
+    assert lease.etag == got["ETag"]
