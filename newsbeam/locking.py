@@ -66,6 +66,10 @@ def _dead_here(holder: dict) -> bool:
     return bool(holder.get("pid")) and holder.get("host") == socket.gethostname() and not _alive(int(holder["pid"]))
 
 
+# S3 error codes for a conditional request that lost: the object changed, or is gone.
+_REFUSED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"})
+
+
 class S3Lease:
     """A lease on an ``s3://`` output, held by conditional writes (see the module doc)."""
 
@@ -118,7 +122,7 @@ class S3Lease:
                 self.etag = self._put(IfNoneMatch="*")
                 break
             except Exception as exc:  # noqa: BLE001
-                if self._code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                if self._code(exc) not in _REFUSED:
                     raise
             current = self._current()
             if current is None:
@@ -129,7 +133,7 @@ class S3Lease:
             try:
                 self.etag = self._put(IfMatch=etag)
             except Exception as exc:  # noqa: BLE001
-                if self._code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey"):
+                if self._code(exc) in _REFUSED:
                     return False  # another launcher took it over first
                 raise
             self.took_over = self.holder
@@ -149,7 +153,7 @@ class S3Lease:
             try:
                 self.etag = self._put(IfMatch=self.etag)
             except Exception as exc:  # noqa: BLE001
-                if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey") and not self._still_ours():
+                if self._code(exc) in _REFUSED and not self._still_ours():
                     LOGGER.error("lost the lease on s3://%s/%s: another launcher took it over", self.bucket, self.key)
                     self.lost.set()
                     if self.on_lost is not None:
@@ -185,7 +189,7 @@ class S3Lease:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
         except Exception as exc:  # noqa: BLE001
-            if self._code(exc) in ("PreconditionFailed", "412", "NoSuchKey"):
+            if self._code(exc) in _REFUSED:
                 return  # not ours any more
             # A store without conditional deletes: check, then delete.
             current = self._current()

@@ -87,8 +87,7 @@ def arrow_filesystem(uri: str):
         }
         endpoint = s3.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
-            scheme_part, _, host = endpoint.rpartition("://")
-            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part or "https")
+            kwargs.update(_endpoint(endpoint, "https"))
         if s3.s3_disable_ssl:
             kwargs["scheme"] = "http"
         return pafs.S3FileSystem(**{k: v for k, v in kwargs.items() if v is not None}), path
@@ -100,10 +99,15 @@ def arrow_filesystem(uri: str):
         kwargs = {"retry_time_limit": dt.timedelta(seconds=60)}
         emulator = os.environ.get("STORAGE_EMULATOR_HOST")  # honoured by Beam's GCS client too
         if emulator:
-            scheme_part, _, host = emulator.rpartition("://")
-            kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme_part or "http", anonymous=True)
+            kwargs.update(_endpoint(emulator, "http"), anonymous=True)
         return pafs.GcsFileSystem(**kwargs), path
     raise ValueError(f"no Arrow filesystem for {uri}")
+
+
+def _endpoint(url: str, default_scheme: str) -> dict:
+    """Arrow's ``endpoint_override``/``scheme`` for an endpoint URL (the scheme may be left out)."""
+    scheme, _, host = url.rpartition("://")
+    return {"endpoint_override": host.rstrip("/"), "scheme": scheme or default_scheme}
 
 
 def join(base: str, *parts: str) -> str:
