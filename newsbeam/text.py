@@ -233,3 +233,38 @@ def split_sentences(text: str) -> list[str]:
         if tail:
             out.append(tail)
     return out
+
+
+# Lines that a page carries around an article but that are not the article: navigation,
+# cross-links, sharing prompts, bylines, photo captions and credits. They are kept in the
+# text (the reader may want them) but never tagged nor quoted as evidence.
+_BOILERPLATE_START = re.compile(
+    r"^\W*(related( stories| articles| coverage)?|read more|read also|also read|see also|more from|recommended|"
+    r"watch|listen|video|photo|image|picture|caption|credit|file photo|skip to|jump to|sign up|subscribe|"
+    r"follow us|follow @|share (this|on)|click here|advertisement|sponsored|copyright|all rights reserved|"
+    r"updated|published|posted|last modified|this article|this story|editor's note|correction|©)\b\s*[:|\-–—]?",
+    re.I,
+)
+_BYLINE = re.compile(r"^(by|story by|written by|reporting by|editing by|additional reporting by)\s+[A-Z][\w.'-]*(\s+[\w.'-]+){0,5}$", re.I)
+_PHOTO_CREDIT = re.compile(
+    r"(\b(REUTERS|AFP|AP|EPA|Getty Images|Xinhua|Anadolu|ANADOLU)\b\s*/\s*\w|\((AP|AFP|Reuters|EPA) Photo\b|"
+    r"\bPhoto(graph)?:\s|\bImage:\s|\bCredit:\s|/ Getty Images\b|\bvia Getty Images\b)"
+)
+_LOGO = re.compile(r"\blogo\b", re.I)
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """Whether a line or sentence is page furniture rather than article text."""
+    s = sentence.strip()
+    if not s:
+        return True
+    if _BOILERPLATE_START.match(s) or _PHOTO_CREDIT.search(s) or _BYLINE.match(s):
+        return True
+    words = s.split()
+    # A logo's alt text or a menu label: a few words with no sentence punctuation.
+    return bool(_LOGO.search(s) and len(words) <= 4)
+
+
+def article_sentences(text: str) -> list[str]:
+    """The sentences of an article's text that are article, not page furniture."""
+    return [s for s in split_sentences(text) if not is_boilerplate(s)]

@@ -60,3 +60,57 @@ def test_tag_cli_keeps_order_and_count(tmp_path):
     assert [g["id"] for g in got] == [0, 1, 2]
     assert got[0]["event_type"] == "PROTEST" and got[1]["event_type"] == "RETREAT"
     assert all(set(g) >= {"id", "event_type", "event_scores", "stances"} for g in got)
+
+
+# Fictional articles written for these tests (Veloria and the Harrow Front are invented).
+TALKS_COLLAPSE = (
+    "Veloria Peace Talks in Tatters",
+    "The peace talks between the Veloria government and the Harrow Front collapsed on Friday.\n"
+    "Negotiators for the Front walked out of the meeting in Lenmark and the government suspended all contacts.\n"
+    "Fighting resumed in the hills the same night, residents said.",
+)
+TALKS_SERIOUS = (
+    "Veloria and Harrow Front in Secret Talks",
+    "Secret peace talks between the Veloria government and the Harrow Front are under way and, for the first time, serious, officials said.\n"
+    "The negotiators have met three times in Lenmark.\n"
+    "RELATED: Did the Harrow Front shoot down a helicopter?",
+)
+PROGRESS = [Claim("progress", "Peace talks between the government and the insurgents are making progress.")]
+
+
+def test_talks_that_collapsed_disagree_and_serious_talks_agree(tagger):
+    collapsed = tagger.tag(*TALKS_COLLAPSE, PROGRESS).stances[0]
+    serious = tagger.tag(*TALKS_SERIOUS, PROGRESS).stances[0]
+    assert collapsed["label"] == "disagree", collapsed
+    assert serious["label"] == "agree", serious
+    assert "collapsed" in collapsed["evidence"] or "Tatters" in collapsed["evidence"]
+    assert "under way" in serious["evidence"]
+
+
+def test_a_negative_claim_swaps_the_polarity(tagger):
+    collapsed = tagger.tag(*TALKS_COLLAPSE, [Claim("dead", "The peace talks have collapsed.")]).stances[0]
+    assert collapsed["label"] == "agree", collapsed
+
+
+def test_primary_type_is_the_top_score_and_evidence_is_never_boilerplate(tagger):
+    for title, text in (TALKS_COLLAPSE, TALKS_SERIOUS):
+        r = tagger.tag(title, text)
+        assert r.event_type == max(r.event_scores, key=r.event_scores.get)
+        assert r.event_type in r.event_evidence or r.event_type == "NONE"
+        assert not any(e.startswith("RELATED") for e in r.event_evidence.values())
+    assert tagger.tag(*TALKS_SERIOUS).event_type in ("CONSULT", "AGREE")
+
+
+def test_background_attack_does_not_outvote_the_headline(tagger):
+    r = tagger.tag(
+        "Veloria and Harrow Front resume peace talks in Lenmark",
+        "Delegations of the Veloria government and the Harrow Front resumed peace talks in Lenmark on Monday.\n"
+        "The talks had been paused since March.\n"
+        "Last year a bomb attack on a market in the capital killed twelve people, an attack the Front denied.",
+    )
+    assert r.event_type == "CONSULT", r.event_scores
+
+
+def test_stance_scores_are_probabilities(tagger):
+    for s in tagger.tag(*TALKS_SERIOUS).stances:
+        assert 0.0 <= s["score"] <= 1.0

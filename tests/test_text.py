@@ -103,3 +103,22 @@ def test_split_sentences_respects_abbreviations():
         "New paragraph",
     ]
     assert word_count("one, two three") == 3
+
+
+def test_boilerplate_lines_are_recognised():
+    from newsbeam.text import article_sentences, is_boilerplate
+
+    for line in ("RELATED: Did the rebels take the pass?", "Skip to main content", "By Mara Quell",
+                 "Soldiers at the gate REUTERS/Ann Smith", "Sign up for our newsletter", "NPR logo"):
+        assert is_boilerplate(line), line
+    for line in ("The rebels took the pass on Monday.", "By noon the talks had resumed in the capital of the province."):
+        assert not is_boilerplate(line), line
+    assert article_sentences("Talks resumed.\nRELATED: Older talks\nBoth sides met.") == ["Talks resumed.", "Both sides met."]
+
+
+def test_text_file_headline_skips_page_furniture():
+    from newsbeam.transforms.read import _text_file_document
+
+    doc = _text_file_document("a.txt", "Skip to main content\n\nVeloria talks resume\n\nVeloria talks resume\nDelegates met on Monday.", None)
+    assert doc.title_hint == "Veloria talks resume"
+    assert doc.body == "Delegates met on Monday."

@@ -66,6 +66,23 @@ def acled() -> list[tuple[str, str]]:
     return out
 
 
+def acled_extra() -> list[tuple[str, str]]:
+    """(note, PLOVER label) for the ACLED notes of other regions and years (older taxonomy).
+
+    Labels come from ``training.labels.acled_old_label``; notes it cannot label are left out.
+    """
+    from training.labels import acled_old_label
+
+    out = []
+    with open(SHARED / "events" / "acled_extra_dev.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            note = row["notes"].strip()
+            label = acled_old_label(row["event_type"], note) if note else None
+            if label:
+                out.append((note, label))
+    return out
+
+
 def acled_is_heldout(note: str) -> bool:
     """30 % of the ACLED notes are held back from training."""
     return bucket(note) < 3
@@ -81,12 +98,13 @@ def fnc_stances() -> list[tuple[str, int, str]]:
         return [(r["Headline"], int(r["Body ID"]), r["Stance"]) for r in csv.DictReader(fh)]
 
 
-def fnc_topic_split(stances: list[tuple[str, int, str]]) -> tuple[list, list]:
+def fnc_topic_split(stances: list[tuple[str, int, str]], salt: str = "fnc-topic", share: int = 2) -> tuple[list, list]:
     """Split FNC-1 by topic: no held-back body, and no claim about a held-back topic, is trained on.
 
     Related pairs (agree/disagree/discuss) tie a claim to its story; the connected groups
     of claims and bodies are topics, and 20 % of topics (by hash of their smallest body id)
-    are held back. Every pair whose body is held back is evaluated; pairs that would put a
+    are held back (``share`` tenths; ``salt`` draws another split, as for the calibration
+    stories carved out of the training part). Every pair whose body is held back is evaluated; pairs that would put a
     held-back claim into training are dropped. This is stricter than a split by body alone
     (FNC-1 pairs each claim with many bodies, so a body split still trains on every test
     claim) and closer to the competition's test set, whose stories are all new.
@@ -109,7 +127,7 @@ def fnc_topic_split(stances: list[tuple[str, int, str]]) -> tuple[list, list]:
     for node in list(parent):
         if node.startswith("b"):
             members.setdefault(find(node), []).append(int(node[1:]))
-    held_roots = {root for root, bodies in members.items() if bucket(f"fnc-topic-{min(bodies)}") < 2}
+    held_roots = {root for root, bodies in members.items() if bucket(f"{salt}-{min(bodies)}") < share}
     train, held = [], []
     for headline, body_id, label in stances:
         if find(f"b{body_id}") in held_roots:

@@ -22,12 +22,16 @@ PLOVER_TYPES = (
     "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "MOBILIZE", "COERCE", "ASSAULT",
 )
 LABELS = PLOVER_TYPES + (NONE,)
-# How many of an article's best sentences count toward a type's score.
-TOP_SENTENCES = 3
-# Weight of the headline and of the first sentences (news leads state the main event).
+# How much an article's second and third best sentences for a type add to its score
+# (noisy-OR): corroboration helps, but repetition in the body cannot outvote the lead.
+SECOND_OPINIONS = np.asarray([1.0, 0.3, 0.1], np.float32)
+# Weight of the headline and of the first sentences (news leads state the main event);
+# sentences further down report background and context more often than the event.
 TITLE_WEIGHT = 1.0
-LEAD_WEIGHTS = (1.0, 0.9, 0.8)
-BODY_WEIGHT = 0.6
+LEAD_WEIGHTS = (1.0, 0.85, 0.7)
+BODY_WEIGHT = 0.5
+# A type needs at least this score to be given an evidence sentence.
+EVIDENCE_MIN_SCORE = 0.2
 # A sentence with fewer known n-grams than this carries no evidence of any event.
 MIN_FEATURES = 3
 
@@ -114,10 +118,15 @@ class EventModel:
     def classify(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
         """Primary type, a score per label, and the evidence sentence of each type found.
 
-        A sentence reports an event when its best type outweighs NONE: its event score is
-        p(best) / (p(best) + p(NONE)). The article reports an event if its most eventful
-        sentence (weighted by position) clears the threshold; the primary type is then the
-        one with the most weighted probability mass over the sentences.
+        A sentence's score for a type is how strongly it states that type against stating
+        no event (``sentence_event_scores``). A type's score combines its best sentences as
+        independent evidence (noisy-OR),
+        each weighted by where it stands (headline and lead first) and the second and third
+        discounted, so one clear statement in the lead outweighs events mentioned in
+        passing further down. NONE scores one minus the best type's score. The primary
+        type is the top-scoring label: a type when it clears the threshold, else NONE. A
+        type's evidence is its best sentence, kept only where that sentence's own most
+        likely label is the type (it states that event).
         """
         texts = ([title] if title else []) + sentences
         if not texts:
@@ -129,23 +138,46 @@ class EventModel:
         )
         probs = self.sentence_probs(texts)
         none = self.labels.index(NONE)
-        others = np.delete(probs, none, axis=1).max(axis=1)
-        eventful = others / (others + probs[:, none] + 1e-9) * weights
-        mass = (probs * weights[:, None]).sum(axis=0)
-        mass[none] = -1.0
-        scores: dict[str, float] = {}
+        weighted = sentence_event_scores(probs, none) * weights[:, None]
+        k = min(len(texts), len(SECOND_OPINIONS))
+        top = -np.partition(-weighted, k - 1, axis=0)[:k] if len(texts) > k else weighted
+        top = np.sort(top, axis=0)[::-1][:k]
+        combined = 1.0 - np.prod(1.0 - top * SECOND_OPINIONS[:k, None], axis=0)
+        combined[none] = 0.0
+        best = int(combined.argmax())
+        # Scores on the threshold's scale: a type that just clears it scores 0.5, so the
+        # primary type is always the top-scoring label, NONE included.
+        scaled = _rescale(combined, self.threshold)
+        scores = {label: round(float(scaled[j]), 4) for j, label in enumerate(self.labels) if j != none}
+        scores[NONE] = round(float(1.0 - scaled[best]), 4)
+        primary = self.labels[best] if scaled[best] >= 0.5 else NONE
         evidence: dict[str, str] = {}
+        sentence_best = probs.argmax(axis=1)
         for j, label in enumerate(self.labels):
-            if j == none:
+            if j == none or scaled[j] < EVIDENCE_MIN_SCORE:
                 continue
-            top = np.sort(probs[:, j] * weights)[::-1][:TOP_SENTENCES]
-            scores[label] = round(float(1.0 - np.prod(1.0 - top * np.asarray([1.0, 0.5, 0.25][: len(top)]))), 4)
-            best_row = int((probs[:, j] * weights).argmax())
-            if probs[best_row].argmax() == j:
-                evidence[label] = texts[best_row]
-        event_score = float(eventful.max())
-        scores[NONE] = round(1.0 - event_score, 4)
-        primary = self.labels[int(mass.argmax())] if event_score >= self.threshold else NONE
-        if primary != NONE and primary not in evidence:
-            evidence[primary] = texts[int((probs[:, self.labels.index(primary)] * weights).argmax())]
+            row = int(weighted[:, j].argmax())
+            if sentence_best[row] == j or label == primary:
+                evidence[label] = texts[row]
         return primary, scores, evidence
+
+
+def sentence_event_scores(probs: np.ndarray, none: int) -> np.ndarray:
+    """How strongly each sentence states each type, against its stating no event.
+
+    A type's score in a sentence is p(type) / (p(type) + p(NONE)), scaled down by how far
+    the type trails the sentence's most likely type: the classifier's probabilities are
+    spread over 17 labels, so a sentence that clearly reports a protest may give PROTEST
+    only 0.4, yet ten times NONE's probability.
+    """
+    ratio = probs / (probs + probs[:, [none]] + 1e-9)
+    others = probs.copy()
+    others[:, none] = 0.0
+    ratio *= others / (others.max(axis=1, keepdims=True) + 1e-9)
+    ratio[:, none] = 0.0
+    return ratio
+
+
+def _rescale(p: np.ndarray, threshold: float) -> np.ndarray:
+    """Map probabilities so that ``threshold`` lands on 0.5, monotonically (piecewise linear)."""
+    return np.where(p < threshold, p / threshold * 0.5, 0.5 + (p - threshold) / (1.0 - threshold) * 0.5)

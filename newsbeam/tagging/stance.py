@@ -8,6 +8,7 @@ Trained by ``training/train_stance.py``; stored as arrays in an ``.npz``; run wi
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -26,7 +27,31 @@ _HEDGE = frozenset(
     "apparently purportedly suggests speculation report reports according".split()
 )
 _ASSERT = frozenset("confirmed confirms confirm official officially indeed revealed proved verified announced".split())
-N_DENSE = 17
+# Phrases that say a thing is false, failed or stopped, and phrases that say it is real
+# and going on. Matched on the lower-cased sentences most similar to the claim; when the
+# claim itself is negative ("talks have collapsed"), the two swap. Generic English, not
+# tied to a topic: refutation in FNC-1 ("the video is a hoax") and the failure of an
+# event ("the talks are in tatters") are the same signal toward a claim.
+_REFUTE_PHRASES = re.compile(
+    r"\b(not|no|never|nothing|none|neither|nor|without|deny|denies|denied|denial|false|fake|hoax|untrue|"
+    r"debunk(ed)?|baseless|unfounded|bogus|myth|refute[sd]?|retract(ed)?|dismiss(ed|es)?|reject(ed|s)?|"
+    r"collaps(e|ed|es|ing)|dead|tatters|stall(ed|s)?|suspend(ed|s)?|suspension|cancel(l?ed|s)?|called off|"
+    r"broke(n)? down|break ?down|halt(ed|s)?|abandon(ed|s)?|fail(ed|s|ure)?|doubt(s|ful)?|in limbo|on hold|"
+    r"derail(ed)?|scuttl(ed|es)|pull(ed)? out|walk(ed)? out|impossible|unlikely|no longer|end(ed)? (the|any) (talks|hopes?))\b"
+)
+_SUPPORT_PHRASES = re.compile(
+    r"\b(confirm(ed|s)?|under ?way|serious(ly)?|progress(ing)?|breakthrough|advanc(e|ed|ing)|on track|"
+    r"going on|continu(e|es|ed|ing)|resum(e|ed|es)|succeed(ed|s)?|success(ful)?|agreed|verified|proved|"
+    r"indeed|true|real|genuine|official(ly)?|announced|for the first time|moving forward|productive|constructive)\b"
+)
+N_DENSE = 21
+# Bare negations are too common in news prose ("should not obscure") to decide a stance
+# on their own; the lead rule below counts only explicit refutation or failure.
+_BARE_NEGATION = frozenset({"not", "no", "never", "nothing", "none", "neither", "nor", "without"})
+# How many sentences open an article (headline included) for the lead rule, and how much
+# similarity-weighted polarity there makes the article's own stance explicit.
+LEAD_SENTENCES = 3
+LEAD_POLARITY = 0.2
 
 
 def term_counts(text: str) -> Counter:
@@ -59,6 +84,19 @@ def _cos(a, b) -> float:
     return float(a[1][ia] @ b[1][ib]) if len(ia) else 0.0
 
 
+def _polarity_counts(texts: list[str]) -> dict[str, np.ndarray]:
+    """Refuting (all, and other than bare negations) and supporting phrases per sentence, in one pass each."""
+    refute, strong, support = [], [], []
+    for text in texts:
+        lowered = text.lower()
+        found = _REFUTE_PHRASES.findall(lowered)
+        refute.append(len(found))
+        strong.append(sum(1 for m in found if m[0] not in _BARE_NEGATION))
+        support.append(len(_SUPPORT_PHRASES.findall(lowered)))
+    as_array = lambda values: np.asarray(values or [0], np.float32)  # noqa: E731
+    return {"refute": as_array(refute), "strong_refute": as_array(strong), "support": as_array(support)}
+
+
 @dataclass
 class Body:
     """What the stance model needs of an article, computed once for all claims."""
@@ -69,11 +107,15 @@ class Body:
     sentence_vecs: list[tuple]
     sentence_tokens: list[set]
     words: int
+    refute: np.ndarray  # refuting phrases per sentence
+    support: np.ndarray  # supporting phrases per sentence
+    strong_refute: np.ndarray  # refuting phrases other than bare negations
 
 
 class StanceModel:
     def __init__(self, vocabulary: list[str], idf: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
-                 b2: np.ndarray, dense_mean: np.ndarray, dense_scale: np.ndarray):
+                 b2: np.ndarray, dense_mean: np.ndarray, dense_scale: np.ndarray, calibration: np.ndarray | None = None,
+                 decision: np.ndarray | None = None):
         self.vocab = {t: i for i, t in enumerate(vocabulary)}
         self.idf = idf.astype(np.float32)
         self.w1 = w1.astype(np.float32)
@@ -82,12 +124,20 @@ class StanceModel:
         self.b2 = b2.astype(np.float32)
         self.dense_mean = dense_mean.astype(np.float32)
         self.dense_scale = dense_scale.astype(np.float32)
+        # Calibration fitted on stories held out from the network's training (see
+        # training/train_stance.py): [temperature, bias x 4, disagree-polarity weight,
+        # agree-polarity weight]. Probabilities are softmax((logits + bias + polarity) / T).
+        self.calibration = np.asarray([1.0, 0, 0, 0, 0, 0, 0] if calibration is None else calibration, np.float32)
+        # Per-label weights on the calibrated probabilities for the label decision
+        # (rare labels need less probability to win); scores stay calibrated.
+        self.decision = np.ones(len(LABELS), np.float32) if decision is None else decision.astype(np.float32)
         self._claims: dict[str, tuple] = {}
 
     @classmethod
     def load(cls, path: str) -> StanceModel:
         d = np.load(path, allow_pickle=False)
-        return cls(d["vocabulary"].tolist(), d["idf"], d["w1"], d["b1"], d["w2"], d["b2"], d["dense_mean"], d["dense_scale"])
+        return cls(d["vocabulary"].tolist(), d["idf"], d["w1"], d["b1"], d["w2"], d["b2"], d["dense_mean"], d["dense_scale"],
+                   d["calibration"] if "calibration" in d else None, d["decision"] if "decision" in d else None)
 
     @property
     def size(self) -> int:
@@ -106,6 +156,7 @@ class StanceModel:
             sentence_vecs=[_tfidf_vector(c, self.vocab, self.idf) for c in counts],
             sentence_tokens=[set(c) for c in counts],
             words=sum(total.values()),
+            **_polarity_counts(texts),
         )
 
     def claim(self, text: str) -> tuple:
@@ -113,14 +164,14 @@ class StanceModel:
         if cached is None:
             counts = term_counts(text)
             cached = (_tf_vector(counts, self.vocab), _tfidf_vector(counts, self.vocab, self.idf), set(counts),
-                      sum(1 for t in tokens(text) if t in _REFUTE))
+                      sum(1 for t in tokens(text) if t in _REFUTE), bool(_REFUTE_PHRASES.search(text.lower())))
             if len(self._claims) < 10_000:
                 self._claims[text] = cached
         return cached
 
     def dense(self, claim: tuple, body: Body) -> tuple[np.ndarray, int]:
         """Similarity and cue features; also the index of the evidence sentence."""
-        _tf, c_tfidf, c_tokens, c_refute = claim
+        _tf, c_tfidf, c_tokens, c_refute, c_negative = claim
         sims = np.asarray([_cos(c_tfidf, v) for v in body.sentence_vecs] or [0.0], np.float32)
         order = np.argsort(-sims)
         best = int(order[0])
@@ -149,16 +200,36 @@ class StanceModel:
                 sum(float(sims[i]) * len(body.sentence_tokens[i] & _REFUTE) for i in order[:5]) if body.sentence_tokens else 0.0,
                 sum(float(sims[i]) * len(body.sentence_tokens[i] & _HEDGE) for i in order[:5]) if body.sentence_tokens else 0.0,
                 float(len(body.sentence_tokens[0] & _REFUTE)) if body.sentence_tokens else 0.0,
+                *self.polarity(sims, order, body, c_negative),
             ],
             np.float32,
         )
         return feats, best
 
-    def predict(self, claim_text: str, body: Body) -> tuple[np.ndarray, str | None]:
-        """Probabilities over LABELS and the evidence sentence."""
+    @staticmethod
+    def polarity(sims: np.ndarray, order: np.ndarray, body: Body, claim_negative: bool) -> tuple[float, ...]:
+        """Refuting and supporting phrases in the sentences about the claim, seen from the claim.
+
+        Weighted by each sentence's similarity to the claim (its five closest) and, apart,
+        in the opening sentence (the headline when there is one); swapped when the claim
+        is itself negative, so "the talks collapsed" supports "the talks have failed".
+        """
+        if not len(body.refute) or len(sims) != len(body.refute):
+            return 0.0, 0.0, 0.0, 0.0
+        top = order[:5]
+        refute = float(np.dot(sims[top], np.minimum(body.refute[top], 3)))
+        support = float(np.dot(sims[top], np.minimum(body.support[top], 3)))
+        lead_refute = float(sims[0] * min(body.refute[0], 3))
+        lead_support = float(sims[0] * min(body.support[0], 3))
+        if claim_negative:
+            refute, support, lead_refute, lead_support = support, refute, lead_support, lead_refute
+        return refute, support, lead_refute, lead_support
+
+    def raw(self, claim_text: str, body: Body) -> tuple[np.ndarray, np.ndarray, int]:
+        """The network's logits, the polarity evidence (disagree, agree) and the evidence row."""
         claim = self.claim(claim_text)
-        dense, best = self.dense(claim, body)
-        dense = (dense - self.dense_mean) / self.dense_scale
+        feats, best = self.dense(claim, body)
+        dense = (feats - self.dense_mean) / self.dense_scale
         c_idx, c_val = claim[0]
         b_idx, b_val = body.tf
         n = self.size
@@ -169,12 +240,69 @@ class StanceModel:
             hidden += b_val @ self.w1[n + b_idx]
         hidden += dense @ self.w1[2 * n :]
         np.maximum(hidden, 0, out=hidden)
-        logits = hidden @ self.w2 + self.b2
-        logits -= logits.max()
-        probs = np.exp(logits)
-        probs /= probs.sum()
+        refute, support, lead_refute, lead_support = feats[-4:]
+        polarity = np.asarray([max(0.0, refute + lead_refute - support - lead_support),
+                               max(0.0, support + lead_support - refute - lead_refute)], np.float32)
+        return hidden @ self.w2 + self.b2, polarity, best
+
+    def lead_stance(self, claim_text: str, body: Body) -> str | None:
+        """The stance an article's headline and lead state outright, if they do.
+
+        News states its position in the headline and the first sentences ("Talks in
+        Tatters", "talks are under way and, for the first time, serious"), where the
+        network, trained on FNC-1's reports and rebuttals, hears only a report. Polarity
+        there (refutation or failure against support, each weighted by the sentence's
+        similarity to the claim, swapped for a negative claim) beyond LEAD_POLARITY decides.
+        """
+        claim = self.claim(claim_text)
+        n = min(LEAD_SENTENCES, len(body.sentence_vecs))
+        if not n:
+            return None
+        sims = np.asarray([_cos(claim[1], v) for v in body.sentence_vecs[:n]], np.float32)
+        balance = float(np.dot(sims, body.strong_refute[:n] - body.support[:n]))
+        if claim[4]:
+            balance = -balance
+        if balance >= LEAD_POLARITY:
+            return "disagree"
+        if balance <= -LEAD_POLARITY:
+            return "agree"
+        return None
+
+    @staticmethod
+    def calibrate(logits: np.ndarray, polarity: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from logits (rows) and polarity evidence (rows of 2)."""
+        z = logits + params[1:5]
+        z = z + np.outer(polarity[..., 0], [0, params[5], 0, 0]).reshape(z.shape)
+        z = z + np.outer(polarity[..., 1], [params[6], 0, 0, 0]).reshape(z.shape)
+        z = z / params[0]
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def predict(self, claim_text: str, body: Body) -> tuple[np.ndarray, int, str | None]:
+        """Calibrated probabilities over LABELS, the decided label's index and the evidence sentence.
+
+        The evidence is the sentence that carries the stance: for agree or disagree, the
+        closest sentence to the claim with a supporting or refuting phrase (as seen from
+        the claim); otherwise the closest sentence.
+        """
+        logits, polarity, best = self.raw(claim_text, body)
+        probs = self.calibrate(logits, polarity, self.calibration)
+        label = int(np.argmax(probs * self.decision))
+        lead = self.lead_stance(claim_text, body)
+        if lead is not None and LABELS[label] != "unrelated":
+            label = LABELS.index(lead)
         evidence = body.sentences[best] if body.sentences else None
-        return probs, evidence
+        if LABELS[label] in ("agree", "disagree") and body.sentences:
+            claim_negative = self.claim(claim_text)[4]
+            wants_refute = (LABELS[label] == "disagree") != claim_negative
+            cues = body.refute if wants_refute else body.support
+            others = body.support if wants_refute else body.refute
+            sims = np.asarray([_cos(self.claim(claim_text)[1], v) for v in body.sentence_vecs], np.float32)
+            candidates = np.flatnonzero((cues > others) & (sims > 0))
+            if len(candidates):
+                evidence = body.sentences[int(candidates[np.argmax(sims[candidates])])]
+        return probs, label, evidence
 
 
 def fnc_score(gold: list[str], pred: list[str]) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from newsbeam.tagging.events import NONE, EventModel
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
-from newsbeam.text import split_sentences
+from newsbeam.text import article_sentences, is_boilerplate
 
 LOGGER = logging.getLogger(__name__)
 
@@ -79,8 +79,7 @@ class Tagger:
         body = self.stance_model.body(sentences, title)
         out = []
         for claim in claims:
-            probs, evidence = self.stance_model.predict(claim.text, body)
-            best = int(probs.argmax())
+            probs, best, evidence = self.stance_model.predict(claim.text, body)
             label = STANCE_LABELS[best]
             out.append(
                 {
@@ -97,7 +96,9 @@ class Tagger:
         """Tag one article; ``language`` (ISO 639-1) outside LANGUAGES leaves it untagged."""
         if language and language not in LANGUAGES:
             return TagResult(None, {}, {}, [], None)
-        sentences = split_sentences(text)[:MAX_SENTENCES]
+        sentences = article_sentences(text)[:MAX_SENTENCES]
+        if title and is_boilerplate(title):
+            title = None
         primary, scores, evidence = self.events_model.classify(title, sentences)
         stances = self.stances(title, sentences, self.claims if claims is None else claims)
         return TagResult(primary, scores, evidence, stances, self.tone(f"{title or ''}\n{text}"))

@@ -24,6 +24,7 @@ from newsbeam.text import (
     clean_text,
     decode_bytes,
     gunzip_if_needed,
+    is_boilerplate,
     sniff_format,
 )
 from newsbeam.transforms.feeds import FeedError, parse_feed
@@ -83,8 +84,11 @@ class MatchInputs(beam.PTransform):
 def _text_file_document(path: str, text: str, source: str | None) -> RawDocument:
     """A ``.txt`` article: the first non-empty line is the headline, the rest the body."""
     text = clean_text(text)
-    title, _, body = text.partition("\n")
-    body = body.strip()
+    # A saved page can open with its navigation ("Skip to main content"): the headline
+    # is the first line that is not page furniture.
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip() and not is_boilerplate(line)), 0)
+    title, body = lines[first].strip(), "\n".join(lines[first + 1 :]).strip()
     # Many exports repeat the headline as the first line of the body.
     first, _, rest = body.partition("\n")
     if first.strip() == title.strip():
