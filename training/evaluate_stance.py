@@ -8,7 +8,6 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from newsbeam.tagging.stance import LABELS, StanceModel, fnc_score
-from newsbeam.text import split_sentences
 from training import train_stance
 
 
@@ -18,12 +17,8 @@ def eval_stance() -> tuple[list[str], dict]:
     bodies, _train, held = train_stance.split()
     model = StanceModel.load(str(train_stance.MODEL))
     gold, pred, confidences = [], [], []
-    cache = {}
     start = time.perf_counter()
-    for headline, body_id, label in held:
-        body = cache.get(body_id)
-        if body is None:
-            body = cache[body_id] = model.body(split_sentences(bodies[body_id]))
+    for headline, body, label in train_stance.with_bodies(model, held, bodies):
         probs, best, _ = model.predict(headline, body)
         gold.append(label)
         pred.append(LABELS[best])
@@ -35,7 +30,7 @@ def eval_stance() -> tuple[list[str], dict]:
     disagree_f1 = f1_score(gold, pred, labels=["disagree"], average="macro", zero_division=0)
     sections = [
         "### Stance: FNC-1, topics held back (20 % of stories: their bodies and claims)",
-        f"{len(held)} (claim, body) pairs over {len(cache)} bodies never seen in training, and no claim about those"
+        f"{len(held)} (claim, body) pairs over {len({b for _, b, _ in held})} bodies never seen in training, and no claim about those"
         f" stories trained on ({per_pair:.2f} ms per pair, body features included)."
         " **FNC-1 score {:.1%}**, macro-F1 {:.3f}; expected calibration error of the scores {:.3f}"
         " (10 bins; scores are temperature-scaled on a tenth of the training stories, see training/train_stance.py).".format(

@@ -72,18 +72,24 @@ def split():
     return bodies, train, held
 
 
+def with_bodies(model: StanceModel, pairs, bodies: dict[int, str]):
+    """(claim, the model's Body of the pair's article, label), each body computed once."""
+    cache: dict[int, object] = {}
+    for headline, body_id, label in pairs:
+        body = cache.get(body_id)
+        if body is None:
+            body = cache[body_id] = model.body(split_sentences(bodies[body_id]))
+        yield headline, body, label
+
+
 def fit_calibration(model: StanceModel, pairs, bodies: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
     """Temperature, label biases and polarity weights by maximum likelihood on stories the
     network never saw; then per-label decision weights that maximise macro-F1 there."""
     from scipy.optimize import minimize
     from sklearn.metrics import f1_score
 
-    cache: dict[int, object] = {}
     logits, polarity = [], []
-    for headline, body_id, _label in pairs:
-        body = cache.get(body_id)
-        if body is None:
-            body = cache[body_id] = model.body(split_sentences(bodies[body_id]))
+    for headline, body, _label in with_bodies(model, pairs, bodies):
         z, pol, _ = model.raw(headline, body)
         logits.append(z)
         polarity.append(pol)
