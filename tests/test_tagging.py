@@ -114,3 +114,33 @@ def test_background_attack_does_not_outvote_the_headline(tagger):
 def test_stance_scores_are_probabilities(tagger):
     for s in tagger.tag(*TALKS_SERIOUS).stances:
         assert 0.0 <= s["score"] <= 1.0
+
+
+def test_accurate_tier_shares_the_code_path(tagger):
+    """The accurate tier changes the event model's features only; stance and tone are the fast tier's."""
+    pytest.importorskip("sentence_transformers")
+    from newsbeam.pipelines.config import load_config
+
+    cfg = load_config(None)
+    accurate = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier="accurate")
+    fast, acc = tagger.tag(*TALKS_SERIOUS), accurate.tag(*TALKS_SERIOUS)
+    assert acc.event_type in ("CONSULT", "AGREE")
+    assert acc.event_type == max(acc.event_scores, key=acc.event_scores.get)
+    assert acc.stances == fast.stances and acc.tone == fast.tone
+    assert acc.event_scores != fast.event_scores
+    with pytest.raises(ValueError, match="tier"):
+        Tagger(cfg.taxonomy, cfg.tone_lexicon, tier="huge")
+
+
+def test_accurate_tier_from_the_cli(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    config = tmp_path / "acc.yaml"
+    config.write_text("tagging:\n  model: accurate\n")
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"id": "v", "title": TALKS_SERIOUS[0], "text": TALKS_SERIOUS[1]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("tag", str(inp), str(out), "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(out.read_text())
+    assert row["event_type"] in ("CONSULT", "AGREE")
+    assert "Loading weights" not in proc.stderr

@@ -64,7 +64,7 @@ class ProcessDocuments(beam.PTransform):
         cfg, out_cfg = self.cfg, self.cfg.output
         extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words)
         tagged = extracted.articles | "Tag" >> TagArticles(
-            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims]
+            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model
         )
         written = tagged.tagged | "Write" >> WriteShards(
             ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file

@@ -251,7 +251,7 @@ def cmd_tag(argv: list[str]) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
-    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims])
+    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model)
     src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
     dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     with src, dst:

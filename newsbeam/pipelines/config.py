@@ -92,6 +92,9 @@ class TaggingConfig(_Strict):
     taxonomy: str = "taxonomy/plover.yaml"
     tone_lexicon: str = "taxonomy/tone.yaml"
     claims: list[ClaimSpec] | str = Field(default_factory=list)
+    # fast: n-grams and cues, numpy only; accurate: plus a sentence encoder for the event
+    # type (pip install 'newsbeam[accurate]'), about 25 times slower.
+    model: Literal["fast", "accurate"] = "fast"
 
 
 class Config(_Strict):
@@ -119,6 +122,7 @@ class ResolvedConfig(BaseModel):
     taxonomy: dict[str, Any]
     tone_lexicon: dict[str, Any]
     claims: list[ClaimSpec]
+    tagging_model: str = "fast"
 
     @property
     def output_path(self) -> str:
@@ -233,6 +237,13 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
             err = exc.errors()[0]
             raise ConfigError(f"config {claims_file}: {_fmt_loc(err['loc'])}: {err['msg']}") from None
     _check_taxonomy(taxonomy, cfg_path)
+    if tagging.model == "accurate":
+        from newsbeam.tagging.encoder import EncoderUnavailable, check_available
+
+        try:
+            check_available()
+        except EncoderUnavailable as exc:
+            raise ConfigError(f"config {cfg_path}: tagging.model: {exc}") from None
     ids = [c.id for c in claims]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"config {cfg_path}: tagging.claims: claim ids repeat")
@@ -247,6 +258,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         taxonomy=taxonomy,
         tone_lexicon=tone,
         claims=list(claims),
+        tagging_model=tagging.model,
     )
 
 

@@ -120,7 +120,8 @@ class _PollAndCommitFn(beam.DoFn):
         self._page_fn = _FetchPageFn(self.policy)
         self._page_fn._loop, self._page_fn._fetcher = self._feed_fn._loop, self._feed_fn._fetcher
         self._extractor = Extractor(self.cfg["min_words"])
-        self._tagger = Tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [Claim(i, t) for i, t in self.cfg["claims"]])
+        self._tagger = Tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [Claim(i, t) for i, t in self.cfg["claims"]],
+                              tier=self.cfg.get("tagging_model", "fast"))
 
     def teardown(self):
         self._feed_fn.teardown()
@@ -278,6 +279,7 @@ def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interva
     cfg_parts = {
         "min_words": cfg.read.min_words,
         "taxonomy": cfg.taxonomy,
+        "tagging_model": cfg.tagging_model,
         "tone_lexicon": cfg.tone_lexicon,
         "claims": [(c.id, c.text) for c in cfg.claims],
         "partition_by": list(cfg.output.partition_by),

@@ -82,12 +82,20 @@ class EventModel:
     labels: tuple[str, ...]
     patterns: CuePatterns
     threshold: float = 0.5
+    # The accurate tier: weights on each sentence's encoder vector, beside the n-grams'.
+    coef_dense: np.ndarray | None = None
+    encoder: object | None = None
 
     @classmethod
     def load(cls, path: str, taxonomy: dict) -> EventModel:
         data = np.load(path, allow_pickle=False)
         vocab = {g: i for i, g in enumerate(data["vocabulary"].tolist())}
         patterns = compile_patterns(taxonomy)
+        coef_dense = encoder = None
+        if "coef_dense" in data:
+            from newsbeam.tagging.encoder import shared_encoder
+
+            coef_dense, encoder = data["coef_dense"].astype(np.float32), shared_encoder()
         return cls(
             vectorizer=SparseTfidf(vocab, data["idf"], analyzer=lambda text: event_grams(text, patterns)),
             coef=data["coef"].astype(np.float32),
@@ -95,12 +103,15 @@ class EventModel:
             labels=tuple(data["labels"].tolist()),
             patterns=patterns,
             threshold=float(data["threshold"]),
+            coef_dense=coef_dense,
+            encoder=encoder,
         )
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
         """(sentences, labels) probabilities."""
         out = np.empty((len(sentences), len(self.labels)), np.float32)
         none = self.labels.index(NONE)
+        dense = self.coef_dense @ self.encoder.encode(sentences).T if self.coef_dense is not None and sentences else None
         for row, sentence in enumerate(sentences):
             idx, val = self.vectorizer.transform(sentence)
             if len(idx) < MIN_FEATURES:
@@ -110,6 +121,8 @@ class EventModel:
                 out[row, none] = 1.0
                 continue
             logits = self.coef[:, idx] @ val + self.intercept
+            if dense is not None:
+                logits += dense[:, row]
             logits -= logits.max()
             e = np.exp(logits)
             out[row] = e / e.sum()

@@ -22,6 +22,11 @@ LOGGER = logging.getLogger(__name__)
 
 MODELS = Path(__file__).resolve().parent / "models"
 EVENT_MODEL = MODELS / "events.npz"
+ACCURATE_EVENT_MODEL = MODELS / "events_accurate.npz"
+TIERS = ("fast", "accurate")
+# The accurate tier encodes each sentence (about 5 ms on one core): it reads the headline
+# and the lead, where an article states its event, not the whole text.
+ACCURATE_SENTENCES = 15
 STANCE_MODEL = MODELS / "stance.npz"
 # The models are trained on English; text in another language is left untagged (null)
 # rather than given tags that would look measured and are not.
@@ -51,7 +56,12 @@ class TagResult:
 
 
 class Tagger:
-    """Tags articles; build once per worker (loading the models takes a few milliseconds)."""
+    """Tags articles; build once per worker (loading the models takes a few milliseconds).
+
+    ``tier`` is ``fast`` (n-grams and cues, numpy only) or ``accurate`` (the same features
+    plus a sentence encoder's vector per sentence, for the event type; needs
+    ``newsbeam[accurate]``). Both tiers share every step but the event model's features.
+    """
 
     def __init__(
         self,
@@ -60,8 +70,16 @@ class Tagger:
         claims: list[Claim] | None = None,
         event_model: str | None = None,
         stance_model: str | None = None,
+        tier: str = "fast",
     ):
-        self.events_model = EventModel.load(str(event_model or EVENT_MODEL), taxonomy)
+        if tier not in TIERS:
+            raise ValueError(f"tagging tier {tier!r}: not one of {', '.join(TIERS)}")
+        if tier == "accurate":
+            from newsbeam.tagging.encoder import check_available
+
+            check_available()
+        self.tier = tier
+        self.events_model = EventModel.load(str(event_model or (ACCURATE_EVENT_MODEL if tier == "accurate" else EVENT_MODEL)), taxonomy)
         self.stance_model = StanceModel.load(str(stance_model or STANCE_MODEL))
         self._positive = frozenset(tone_lexicon.get("positive", []))
         self._negative = frozenset(tone_lexicon.get("negative", []))
@@ -99,6 +117,7 @@ class Tagger:
         sentences = article_sentences(text)[:MAX_SENTENCES]
         if title and is_boilerplate(title):
             title = None
-        primary, scores, evidence = self.events_model.classify(title, sentences)
+        event_sentences = sentences[:ACCURATE_SENTENCES] if self.tier == "accurate" else sentences
+        primary, scores, evidence = self.events_model.classify(title, event_sentences)
         stances = self.stances(title, sentences, self.claims if claims is None else claims)
         return TagResult(primary, scores, evidence, stances, self.tone(f"{title or ''}\n{text}"))

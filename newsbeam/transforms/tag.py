@@ -20,13 +20,13 @@ _TAGGERS: dict[str, Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
-def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]) -> Tagger:
+def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast") -> Tagger:
     """One Tagger per process and configuration, however many tagging steps use it."""
-    key = json.dumps([taxonomy, tone_lexicon, claims], sort_keys=True)
+    key = json.dumps([taxonomy, tone_lexicon, claims, tier], sort_keys=True)
     with _TAGGERS_LOCK:
         tagger = _TAGGERS.get(key)
         if tagger is None:
-            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims])
+            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims], tier=tier)
     return tagger
 
 
@@ -43,15 +43,16 @@ def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
 
 
 class _TagFn(beam.DoFn):
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]):
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast"):
         self.taxonomy = taxonomy
         self.tone_lexicon = tone_lexicon
         self.claims = claims
+        self.tier = tier
         self.ok = Metrics.counter("newsbeam", "tag.articles")
         self.failed = Metrics.counter("newsbeam", "tag.failed")
 
     def setup(self):
-        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims)
+        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims, self.tier)
 
     def process(self, article: Article):
         try:
@@ -68,9 +69,9 @@ class _TagFn(beam.DoFn):
 class TagArticles(beam.PTransform):
     """Tag each article with its event type, stances and tone."""
 
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]]):
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast"):
         super().__init__()
-        self.fn = _TagFn(taxonomy, tone_lexicon, claims)
+        self.fn = _TagFn(taxonomy, tone_lexicon, claims, tier)
 
     def expand(self, articles):
         return articles | "Tag" >> beam.ParDo(self.fn).with_outputs(FAILED, main="tagged")
