@@ -28,6 +28,8 @@ INSTALL_REQUIRES = [
     # Offline language identification (the model ships inside the wheel).
     "py3langid>=0.3",
     "python-dateutil>=2.8",
+    # The Public Suffix List, bundled in the wheel: which site a canonical link belongs to.
+    "publicsuffixlist>=1.0",
     "charset-normalizer>=3",
     # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
     "duckdb>=1.1",

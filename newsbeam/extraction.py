@@ -112,9 +112,25 @@ def page_timestamp(html: str) -> dt.datetime | None:
         return None
 
 
-def choose_published(page: dt.datetime | None, hint: dt.datetime | None) -> dt.datetime | None:
+# Publication dates outside this range are typos, epoch zeros or clock errors, not news:
+# they are treated as unknown. A day of slack in the future covers time zones.
+EARLIEST_PUBLISHED = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def plausible_date(ts: dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """``ts`` if it can be a publication date (1900 to a day from now), else None."""
+    if ts is None:
+        return None
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return ts if EARLIEST_PUBLISHED <= ts <= now + FUTURE_SLACK else None
+
+
+def choose_published(page: dt.datetime | None, hint: dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime | None:
     """The page's date wins; the container's timestamp is kept when the page has none,
-    or when it falls on the page's date (it is more precise than a day)."""
+    or when it falls on the page's date (it is more precise than a day). A date that
+    cannot be a publication date (``plausible_date``) counts as none."""
+    page, hint = plausible_date(page, now), plausible_date(hint, now)
     if page is None:
         return hint
     if hint is not None and hint.date() == page.date():
@@ -201,7 +217,7 @@ class Extractor:
             source=clean_text(source) if source else None,
             title=title,
             author=clean_text(meta_author or doc.author_hint or "") or None,
-            published_at=choose_published(page_date, doc.published_hint),
+            published_at=choose_published(page_date, doc.published_hint, doc.fetched_at),
             fetched_at=doc.fetched_at,
             language=doc.language_hint or meta_lang or self.language(text),
             text=text,

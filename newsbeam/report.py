@@ -138,6 +138,10 @@ def _figure(width=10.0, height=3.6):
     import matplotlib
 
     matplotlib.use("Agg")
+    # Labels are data (source names, titles, claims): "$5 $10" must print as written,
+    # not be parsed as mathtext (which raises on unbalanced or unknown commands).
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(width, height))

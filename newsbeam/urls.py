@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -68,3 +70,34 @@ def host_of(url: str | None) -> str | None:
         return None
     return host[4:] if host.startswith("www.") else host
 
+
+
+@functools.lru_cache(maxsize=1)
+def _suffix_list():
+    # The Public Suffix List ships inside the publicsuffixlist wheel: no network at run time.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+@functools.lru_cache(maxsize=10_000)
+def registrable_domain(host: str | None) -> str | None:
+    """The domain one owner registered ("bbc.co.uk" for "news.bbc.co.uk"; "alice.github.io"
+    stays itself, as github.io hands out names to different owners); an IP address or a
+    name the list does not know is its own domain."""
+    if not host:
+        return None
+    host = host.lower().strip("[]").rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    return _suffix_list().privatesuffix(host) or host
+
+
+def same_site(url_a: str | None, url_b: str | None) -> bool:
+    """Whether two URLs belong to the same registrable domain (and so to one publisher)."""
+    host_a = urlsplit(url_a).hostname if url_a else None
+    host_b = urlsplit(url_b).hostname if url_b else None
+    return bool(host_a and host_b) and registrable_domain(host_a) == registrable_domain(host_b)

@@ -152,3 +152,20 @@ def test_every_feed_failing_exits_non_zero(site, tmp_path):
     proc = run_cli("run", "--feed", site.url("/broken"), "--feed", site.url("/gone"), "--output", str(tmp_path / "o"), "--allow-private-network")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("newsbeam: every feed failed (2 of 2)")
+
+
+def test_a_cross_site_canonical_never_suppresses_the_real_article(site, tmp_path):
+    """A page naming another site's article as its canonical keeps its own id; the victim is still fetched."""
+    victim = f"http://localhost:{site.port}/news/1"
+    site.static("/evil", page(66, canonical=victim))
+    site.route("/rss.xml", conditional(rss(site, [(66, "/evil")]), '"e1"'))
+    site.route("/atom.xml", conditional(atom(site, []), '"e2"'))
+    out = tmp_path / "out"
+    assert _run(site, out).returncode == 0
+    evil = _articles(out)
+    assert [(a[1], a[2]) for a in evil] == [(site.url("/evil"), "Story 66")]
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title><item><title>Story 1</title><link>{victim}</link></item></channel></rss>'
+    site.route("/rss.xml", conditional(feed, '"e3"'))
+    assert _run(site, out).returncode == 0
+    stored = {a[2]: a[1] for a in _articles(out)}
+    assert stored == {"Story 66": site.url("/evil"), "Story 1": victim}

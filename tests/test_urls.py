@@ -35,3 +35,22 @@ def test_same_article_with_and_without_tracking_is_one_url():
 def test_host_of():
     assert host_of("https://www.example.org/x") == "example.org"
     assert host_of(None) is None
+
+
+def test_same_site_uses_the_public_suffix_list():
+    from newsbeam.urls import registrable_domain, same_site
+
+    assert registrable_domain("news.bbc.co.uk") == "bbc.co.uk"
+    assert same_site("https://www.bbc.co.uk/a", "https://news.bbc.co.uk/b")
+    assert not same_site("https://alice.github.io/a", "https://bob.github.io/a")  # one suffix, two owners
+    assert not same_site("http://127.0.0.1:8000/a", "http://localhost:8000/a")
+    assert same_site("http://127.0.0.1:8000/a", "http://127.0.0.1:9000/b")
+
+
+def test_a_page_cannot_claim_another_sites_article_as_canonical():
+    from newsbeam.transforms.fetch import page_canonical
+
+    hostile = '<html><head><link rel="canonical" href="https://victim.example/world/story-1"></head></html>'
+    assert page_canonical(hostile, "https://evil.example/x") == "https://evil.example/x"
+    own = '<html><head><link rel="canonical" href="https://www.victim.example/world/story-1"></head></html>'
+    assert page_canonical(own, "https://m.victim.example/story-1?utm_source=x") == "https://www.victim.example/world/story-1"

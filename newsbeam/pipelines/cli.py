@@ -10,6 +10,7 @@ import argparse
 import collections
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -252,34 +253,92 @@ def cmd_tag(argv: list[str]) -> int:
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
     tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model)
-    src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    # Bytes in, so that one line that is not UTF-8 is an error row, not the end of the run.
+    src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     with src, dst:
         for line in src:
             if not line.strip():
                 continue
-            dst.write(json.dumps(tag_row(tagger, line), ensure_ascii=False) + "\n")
+            dst.write(json.dumps(tag_row(tagger, line), ensure_ascii=False, allow_nan=False) + "\n")
     return EXIT_OK
 
 
-def tag_row(tagger, line: str) -> dict:
-    """Tag one input line; a bad line gives a row with an ``error`` instead of tags."""
+class BadRow(ValueError):
+    """A line of ``newsbeam tag``'s input that cannot be tagged."""
+
+
+def _reject_constant(name: str):
+    raise BadRow(f"{name} is not a JSON value (only finite numbers are)")
+
+
+def _is_text(value) -> bool:
+    """A string that can be written back as UTF-8 (no lone surrogate such as "\\ud800")."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _row_id(row) -> str | int | float | None:
+    """The row's id as given, where it is a string or a finite number; else null."""
+    value = row.get("id") if isinstance(row, dict) else None
+    if isinstance(value, str):
+        return value if _is_text(value) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None
+
+
+def load_json_line(line: bytes | str):
+    """A line of JSON Lines as a value; BadRow when it is not UTF-8 or not (finite) JSON."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError as exc:
+        raise BadRow(f"the line is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        row = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRow("the JSON is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise BadRow(f"not JSON: {exc}") from None
+    return row
+
+
+def check_tag_row(row) -> dict:
+    """The row if it can be tagged; BadRow says why not."""
+    if not isinstance(row, dict):
+        raise BadRow("a row must be a JSON object")
+    if not _is_text(row.get("text")):
+        raise BadRow("a row must have a string 'text' (UTF-8, no lone surrogates)")
+    for key in ("title", "language"):
+        if row.get(key) is not None and not _is_text(row[key]):
+            raise BadRow(f"'{key}' must be a string")
+    targets = row.get("targets")
+    if targets is not None and not (isinstance(targets, list) and all(_is_text(t) for t in targets)):
+        raise BadRow("'targets' must be a list of strings")
+    return row
+
+
+def tag_row(tagger, line: bytes | str) -> dict:
+    """Tag one input line; a bad line gives ``{"id", "error"}`` in its place instead of tags."""
     from newsbeam.tagging import Claim
 
+    row = None
     try:
-        row = json.loads(line)
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise ValueError("a row must be an object with a string 'text'")
-    except ValueError as exc:
-        return {"id": None, "error": str(exc)}
-    targets = row.get("targets")
-    claims = None
-    if isinstance(targets, list):
-        claims = [Claim(str(i), str(t)) for i, t in enumerate(targets)]
-    language = row.get("language") if isinstance(row.get("language"), str) else None
-    result = tagger.tag(row.get("title"), row["text"], claims, language)
+        row = check_tag_row(row := load_json_line(line))
+        targets = row.get("targets")
+        claims = None if targets is None else [Claim(str(i), t) for i, t in enumerate(targets)]
+        result = tagger.tag(row.get("title"), row["text"], claims, row.get("language"))
+    except BadRow as exc:
+        return {"id": None, "error": str(exc)} if row is None else {"id": _row_id(row), "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one row that breaks the tagger never stops the others
+        return {"id": _row_id(row), "error": f"{type(exc).__name__}: {exc}"}
     return {
-        "id": row.get("id"),
+        "id": _row_id(row),
         "event_type": result.event_type,
         "event_scores": result.event_scores,
         "stances": [

@@ -33,7 +33,7 @@ from newsbeam.transforms.records import (
     utcnow,
 )
 from newsbeam.transforms.write import FEEDS_STATE, url_id
-from newsbeam.urls import canonicalize_url
+from newsbeam.urls import canonicalize_url, same_site
 
 LOGGER = logging.getLogger(__name__)
 
@@ -300,12 +300,19 @@ def item_document(item: FeedItem, min_words: int) -> RawDocument | None:
 def page_canonical(html: str, final_url: str) -> str | None:
     """The canonical URL of a fetched page: its rel=canonical, unless that is implausible.
 
-    Some sites point every page's canonical link at their home page: a canonical without
-    a path, for a page that has one, is ignored.
+    The canonical URL becomes the article's id, so a page may only name one on its own
+    site (same registrable domain as the URL it was fetched from): a page that named
+    another site's article would otherwise be stored under that article's id, and the
+    real article would be skipped as already stored. Some sites point every page's
+    canonical link at their home page: a canonical without a path, for a page that has
+    one, is ignored too.
     """
     final = canonicalize_url(final_url)
     declared = canonicalize_url(find_canonical(html, final_url) or "")
     if declared is None:
+        return final
+    if not same_site(declared, final):
+        LOGGER.info("ignoring cross-site canonical link %s on %s", declared, final)
         return final
     if urlsplit(declared).path in ("", "/") and final and urlsplit(final).path not in ("", "/"):
         return final

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import os
+import stat
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -44,6 +45,34 @@ FAILED = "failed"
 FEED_ITEMS = "feed_items"
 
 
+def printable_path(path: str) -> str:
+    """A path as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def unreadable_local_file(path: str) -> tuple[str, str] | None:
+    """Why a matched local path must not be opened, as (error type, message), or None.
+
+    A name that is not valid UTF-8 cannot travel through the pipeline as text; a FIFO,
+    socket or device would block the reader for ever (while the run holds the output
+    lock); a link to nothing cannot be read. Each becomes an error row, never a crash.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "UndecodableFileName", "the file name is not valid UTF-8"
+    try:
+        mode = os.stat(path).st_mode  # follows links: the target is what would be opened
+    except FileNotFoundError:
+        return "BrokenLink", "the path is a link to nothing" if os.path.islink(path) else "the file vanished"
+    except OSError as exc:
+        return type(exc).__name__, str(exc)
+    if not stat.S_ISREG(mode):
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device or other special file"
+        return "NotARegularFile", f"a {kind}, not a regular file: never opened"
+    return None
+
+
 class _MatchFn(beam.DoFn):
     """Expand one input glob (or directory) to ``(path, size, source)`` tuples."""
 
@@ -70,6 +99,10 @@ class _MatchFn(beam.DoFn):
             )
             return
         for meta in metas:
+            problem = unreadable_local_file(meta.path) if storage.is_local(meta.path) else None
+            if problem:
+                yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_READ, printable_path(meta.path), *problem))
+                continue
             self.matched.inc()
             yield meta.path, meta.size_in_bytes, source
 

@@ -85,6 +85,12 @@ def sanitize_partition_value(value: object) -> str:
     return text or UNKNOWN_PARTITION
 
 
+def format_partition_date(ts: dt.datetime, fmt: str) -> str:
+    """A date partition value, always zero-padded ("0999-01-01", never "999-01-01"): strftime's
+    %Y does not pad years below 1000 on glibc, and readers then mix strings with dates."""
+    return fmt.replace("%Y", f"{ts.year:04d}").replace("%m", f"{ts.month:02d}").replace("%d", f"{ts.day:02d}")
+
+
 def partition_values(row: dict, partition_by: list[str]) -> list[tuple[str, str]]:
     """``[(column, value), ...]`` for a row; dates fall back on ``fetched_at`` when unknown."""
     out = []
@@ -92,7 +98,7 @@ def partition_values(row: dict, partition_by: list[str]) -> list[tuple[str, str]
         if col in DERIVED_PARTITIONS:
             src, fmt = DERIVED_PARTITIONS[col]
             ts = row.get(src) or row.get("fetched_at")
-            value = ts.astimezone(dt.timezone.utc).strftime(fmt) if ts else None
+            value = format_partition_date(ts.astimezone(dt.timezone.utc), fmt) if ts else None
         else:
             value = row.get(col)
         out.append((col, sanitize_partition_value(value)))

@@ -1,0 +1,101 @@
+"""Hostile and odd inputs never stop a run nor corrupt the output (issue: hardening)."""
+
+import datetime as dt
+import json
+import os
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+
+GOOD = ("Delegates of the Veloria government and the Harrow Front met in Lenmark on Monday to discuss the "
+        "exchange of prisoners, the reopening of the mountain roads and the return of families to the valley. "
+        "Mediators from the Lakes Council said the talks would resume next week.")
+
+
+def _errors(out):
+    return duckdb.sql(f"SELECT input, error_type FROM read_parquet('{out}/errors/*.parquet')").fetchall()
+
+
+def _inputs(out):
+    return sorted(r[0] for r in duckdb.sql(f"SELECT input FROM read_parquet('{out}/articles/**/*.parquet')").fetchall())
+
+
+def test_undecodable_file_name_and_fifo_are_error_rows_and_the_rest_goes_through(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text("Talks in Lenmark\n" + GOOD)
+    with open(os.path.join(os.fsencode(src), b"bad\xff.txt"), "wb") as fh:
+        fh.write(("Other talks\n" + GOOD.replace("Monday", "Tuesday")).encode())
+    os.mkfifo(src / "pipe.txt")
+    out = tmp_path / "out"
+    proc = run_cli("run", "--input", str(src), "--output", str(out), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _inputs(out) == [str(src / "good.txt")]
+    errors = {(os.path.basename(i), t) for i, t in _errors(out)}
+    assert errors == {("bad\ufffd.txt", "UndecodableFileName"), ("pipe.txt", "NotARegularFile")}
+
+
+def test_implausible_dates_are_unknown_and_partitions_stay_readable(tmp_path):
+    rows = [
+        {"id": "old", "text": GOOD, "title": "Old", "published_at": "0001-01-01T00:00:00Z"},
+        {"id": "future", "text": GOOD.replace("Monday", "Friday"), "title": "Future", "published_at": "2999-05-01"},
+        {"id": "ok", "text": GOOD.replace("Monday", "Sunday"), "title": "Fine", "published_at": "2026-10-01T10:00:00Z"},
+    ]
+    src = tmp_path / "wire.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    assert run_cli("run", "--input", str(src), "--output", str(out)).returncode == 0
+    parts = sorted(p.name for p in (out / "articles").iterdir())
+    assert all(len(p.split("=", 1)[1]) == 10 for p in parts), parts
+    got = dict(duckdb.sql(f"SELECT title, published_at FROM read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true)").fetchall())
+    assert got["Old"] is None and got["Future"] is None and got["Fine"].year == 2026
+    import pyarrow.dataset as ds
+
+    assert ds.dataset(out / "articles", format="parquet", partitioning="hive").to_table().num_rows == 3
+    assert run_cli("report", "--output", str(out)).returncode == 0
+
+
+def test_partition_dates_are_zero_padded():
+    from newsbeam.transforms.write import format_partition_date
+
+    assert format_partition_date(dt.datetime(999, 1, 2, tzinfo=dt.timezone.utc), "%Y-%m-%d") == "0999-01-02"
+
+
+def test_report_renders_dollar_signs_literally(tmp_path):
+    src = tmp_path / "wire.jsonl"
+    rows = [{"id": f"d{i}", "text": GOOD.replace("Monday", day), "title": f"Costs $5 to $10 {day}", "source": "Price $x^{2}$ Wire",
+             "published_at": f"2026-10-0{i + 1}"} for i, day in enumerate(("Monday", "Tuesday"))]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    assert run_cli("run", "--input", str(src), "--output", str(out)).returncode == 0
+    proc = run_cli("report", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Price $x^{2}$ Wire" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "line,expected_id",
+    [
+        (b'{"id": 1, "title": 5, "text": "Rebels attacked the town."}', 1),
+        (b'{"id": 2, "title": ["a"], "text": "Rebels attacked the town."}', 2),
+        (b"[" * 100_000 + b"]" * 100_000, None),
+        (b'{"id": 4, "text": "Rebels \xff attacked"}', None),
+        (b'{"id": 5, "text": "Rebels \\ud800 attacked"}', 5),
+        (b'{"id": NaN, "text": "Rebels attacked the town."}', None),
+        (b'{"id": 1e999, "text": "Rebels attacked the town.", "title": 1}', None),
+        (b'{"id": 8, "text": "ok", "targets": [1, 2]}', 8),
+    ],
+)
+def test_tag_bad_lines_become_error_rows_in_place(tmp_path, line, expected_id):
+    inp = tmp_path / "in.jsonl"
+    good = json.dumps({"id": "g", "text": "Protesters marched on parliament."}).encode()
+    inp.write_bytes(good + b"\n" + line + b"\n" + good + b"\n")
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("tag", str(inp), str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(ln) for ln in out.read_text(encoding="utf-8").splitlines()]  # every line valid JSON
+    assert len(rows) == 3
+    assert rows[0]["event_type"] and rows[2]["event_type"]
+    assert set(rows[1]) == {"id", "error"} and rows[1]["id"] == expected_id
