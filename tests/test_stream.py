@@ -65,3 +65,45 @@ def test_stream_picks_up_new_entries_and_stops_cleanly(tmp_path):
     assert len(ids) == len(set(ids)) == 4
     manifests = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
     assert all(m.get("mode") == "stream" for m in manifests)
+
+
+def test_stream_always_exits_0_on_sigterm_to_its_group_at_random_moments(tmp_path):
+    """20 stops at random moments (starting, polling, committing, idle): exit 0 within 30 s each
+    time, a second SIGTERM during shutdown never kills it, and no row is lost or stored twice."""
+    import os
+    import random
+
+    rng = random.Random(20261123)
+    out = tmp_path / "out"
+    with Server() as srv:
+        feeds = []
+        for f in range(8):
+            items = [(10 * f + n, f"/news/{10 * f + n}") for n in range(1, 4)]
+            for n, path in items:
+                srv.static(path, page(n))
+            body = rss(srv, items).encode()
+            srv.route(f"/feed{f}", lambda req, body=body: Reply(body=body, headers={"Content-Type": "application/rss+xml"}))
+            feeds += ["--feed", srv.url(f"/feed{f}")]
+        cmd = [sys.executable, "-m", "newsbeam", "stream", *feeds, "--output", str(out), "--poll-interval", "1",
+               "--allow-private-network"]
+        for trial in range(20):
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            try:
+                time.sleep(rng.uniform(0.3, 6.0))
+                os.killpg(proc.pid, signal.SIGTERM)
+                if rng.random() < 0.5:  # a second request while it stops
+                    time.sleep(rng.uniform(0.0, 1.0))
+                    if proc.poll() is None:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                stop = time.monotonic()
+                _, stderr = proc.communicate(timeout=30)
+                assert time.monotonic() - stop < 30
+                assert proc.returncode == 0, (trial, stderr)
+                assert "Traceback" not in stderr and "ERROR" not in stderr, (trial, stderr)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        final = subprocess.run(cmd + ["--max-polls", "1"], capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0, final.stderr
+    ids = [r[0] for r in duckdb.execute(f"SELECT article_id FROM read_parquet('{out}/articles/**/*.parquet')").fetchall()]
+    assert len(ids) == len(set(ids)) == 24

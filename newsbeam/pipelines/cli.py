@@ -350,6 +350,15 @@ def tag_row(tagger, line: bytes | str) -> dict:
     }
 
 
+class _DropStopTracebacks(logging.Filter):
+    """A requested stop unwinds the runner by an exception; Beam logs it as an error, it is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        text = f"{record.getMessage()} {exc!r}" if exc else record.getMessage()
+        return "StopStreaming" not in text
+
+
 class _DropNoise(logging.Filter):
     """Beam warns on import that optional GCP clients are missing; they are not needed."""
 
@@ -475,8 +484,25 @@ def cmd_stream(argv: list[str]) -> int:
     finally:
         lock.release()
     if lock.lost:
-        return _fail(f"stopped: the lease on {output} was taken over by another launcher", EXIT_FAILED)
-    return code
+        code = _fail(f"stopped: the lease on {output} was taken over by another launcher", EXIT_FAILED)
+    # Everything is committed and the lock released. Leave now: a runner thread that is
+    # not a daemon (Beam's, blocked in a system call) would otherwise hold interpreter
+    # shutdown, and a service manager would wait for it until SIGKILL.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+# A stop requested while the stream is still starting (loading Beam, the config, the
+# lock): the stream then stops before its first poll instead of dying by the signal.
+_EARLY_STOP: list[int] = []
+
+
+def _catch_early_stop() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: _EARLY_STOP.append(signum))
 
 
 # A stop request waits this long for the poll in flight to commit.
@@ -506,15 +532,29 @@ def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: i
         os._exit(EXIT_OK)
 
     def on_signal(signum, _frame):
+        if state.stop.is_set():  # a second request while stopping: the first one stands
+            print(f"newsbeam: {signal.Signals(signum).name}: already stopping", file=sys.stderr, flush=True)
+            return
         print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
         state.stop.set()
         if not state.busy:
             raise StopStreaming()
         threading.Thread(target=exit_when_idle, daemon=True).start()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
+    quiet = _DropStopTracebacks()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Kept until the process exits: a second signal during shutdown must not kill it
+        # by the signal (exit -15) half-way through releasing the lock.
+        signal.signal(sig, on_signal)
     try:
+        if _EARLY_STOP:  # after the real handlers are in: no request can fall between
+            state.stop.set()
+            print(f"newsbeam: {signal.Signals(_EARLY_STOP[0]).name} while starting: stopping before the first poll",
+                  file=sys.stderr, flush=True)
+            return EXIT_OK
+        print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
         pipeline = new_pipeline(options)
         build_streaming_pipeline(pipeline, cfg, poll_interval, max_polls)
         pipeline.run().wait_until_finish()
@@ -524,8 +564,8 @@ def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: i
         if "StopStreaming" not in repr(exc) and not state.stop.is_set():
             raise
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        # From here on a signal only says "already stopping": nothing is left to stop.
+        state.stop.set()
     print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
     return EXIT_OK
 
@@ -540,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
     # Before anything imports Beam: its import-time warnings go through these handlers.
     _setup_logging("-v" in argv or "--verbose" in argv)
+    if argv[0] == "stream":
+        _catch_early_stop()
     try:
         return COMMANDS[argv[0]](argv[1:])
     except UsageError as exc:
