@@ -93,3 +93,34 @@ def test_tagging_model_is_fast_or_accurate(tmp_path, monkeypatch):
     monkeypatch.setattr(encoder, "check_available", missing)
     with pytest.raises(ConfigError, match=r"tagging.model: .*newsbeam\[accurate\]"):
         load_config(write(tmp_path, "tagging:\n  model: accurate\n"))
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("output:\n  max_rows_per_file: true\n", "output.max_rows_per_file"),
+        ("fetch:\n  enabled: \"yes\"\n", "fetch.enabled"),
+        ("fetch:\n  allow_private_network: \"on\"\n", "fetch.allow_private_network"),
+        ('fetch:\n  user_agent: "bot/1\\r\\nX-Evil: 1"\n', "fetch.user_agent"),
+    ],
+)
+def test_config_types_are_strict(tmp_path, text, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_config(write(tmp_path, text))
+
+
+def test_config_numbers_stay_natural(tmp_path):
+    cfg = load_config(write(tmp_path, "fetch:\n  connect_timeout: 3\n  backoff: 1\n"))
+    assert cfg.fetch.connect_timeout == 3.0
+
+
+@pytest.mark.parametrize("kind", ["binary", "directory"])
+def test_unreadable_config_is_one_line_and_exit_2(tmp_path, kind):
+    target = tmp_path / "cfg"
+    if kind == "binary":
+        target.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x01")
+    else:
+        target.mkdir()
+    proc = run_cli("run", "--config", str(target))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

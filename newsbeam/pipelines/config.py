@@ -27,7 +27,9 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `enabled: "yes"`, `max_rows_per_file: true` or `allow_private_network: "on"`
+    # are type errors, not silently coerced (YAML already gives booleans and numbers).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class InputSpec(_Strict):
@@ -74,6 +76,16 @@ class FetchConfig(_Strict):
     # Off: entries without full text become error rows instead of requests (offline runs).
     enabled: bool = True
     user_agent: str = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam; news research crawler)"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _one_header_line(cls, value: str) -> str:
+        # A CR or LF would split the header (the first request would fail, or worse).
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+            raise ValueError("must be one line of printable characters (no CR, LF or control characters)")
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
     allow_private_network: bool = False
     respect_robots: bool = True
     connect_timeout: float = Field(default=10.0, gt=0)
@@ -165,10 +177,16 @@ def _load_yaml(path: str, what: str) -> Any:
             if not storage.exists(path):
                 raise FileNotFoundError(path)
             return yaml.safe_load(storage.read_bytes(path).decode("utf-8"))
+        if os.path.isdir(path):
+            raise ConfigError(f"{what}: {path} is a directory, not a YAML file")
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{what}: file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what}: {path} is not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
