@@ -96,8 +96,12 @@ def forbidden_address(address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return True
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 carried inside IPv6 reaches the IPv4 address: judge that one
+        # (::ffff:a.b.c.d mapped, 2002:abcd:... 6to4, 2001:0::/32 Teredo's client).
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
@@ -321,10 +325,16 @@ class Fetcher:
             return dataclasses.replace(resp, attempts=attempt)
 
     async def _get_once(self, url: str, headers: dict, guarded: bool, max_bytes: int, use_robots: bool) -> Response:
-        allow_private = self.policy.allow_private_network or not guarded
         seen = set()
         current = url
-        for _hop in range(self.policy.max_redirects + 1):
+        origin = urlsplit(url).hostname
+        for hop in range(self.policy.max_redirects + 1):
+            # An unguarded URL is one the user configured (a feed): trusted, and so is a
+            # redirect on its own host. A redirect elsewhere is not what the user trusted
+            # (a feed must not send newsbeam to 169.254.169.254): it is guarded like any
+            # third-party URL, unless allow_private_network lifts the guard for all.
+            hop_guarded = guarded or (hop > 0 and urlsplit(current).hostname != origin)
+            allow_private = self.policy.allow_private_network or not hop_guarded
             check_url(current, allow_private)
             if not allow_private:
                 await self._check_host(current)
@@ -332,8 +342,8 @@ class Fetcher:
                 raise FetchError("RedirectLoop", f"redirect loop at {current}")
             seen.add(current)
             if use_robots and self.policy.respect_robots:
-                await self._allowed(current, guarded)
-            status, resp_headers, body = await self._request(current, headers, guarded, max_bytes)
+                await self._allowed(current, hop_guarded)
+            status, resp_headers, body = await self._request(current, headers, hop_guarded, max_bytes)
             if status in REDIRECT_STATUSES and resp_headers.get("Location"):
                 current = urljoin(current, resp_headers["Location"])
                 continue

@@ -187,7 +187,9 @@ def test_redirect_to_private_address_refused(server, loop):
     "address,forbidden",
     [("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.1", True), ("172.16.5.4", True), ("169.254.169.254", True),
      ("224.0.0.1", True), ("::1", True), ("fe80::1", True), ("::ffff:127.0.0.1", True), ("0.0.0.0", True),
-     ("100.64.0.1", True), ("93.184.216.34", False), ("2606:4700::1111", False)],
+     ("100.64.0.1", True), ("93.184.216.34", False), ("2606:4700::1111", False),
+     ("2002:a9fe:a9fe::1", True), ("2002:0a00:0001::1", True), ("2002:5db8:d822::1", False),  # 6to4: the embedded IPv4 decides
+     ("2001:0:4136:e378:8000:63bf:f5ff:fffe", True)],  # Teredo, client 10.0.0.1
 )
 def test_forbidden_address(address, forbidden):
     assert forbidden_address(address) is forbidden
@@ -205,3 +207,19 @@ def test_retry_after_parsing():
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert retry_after_seconds("soon") is None
+
+
+def test_a_trusted_feed_cannot_redirect_to_a_private_address_on_another_host(server, loop):
+    """The configured feed URL is trusted (guarded=False); where it redirects to on another host is not."""
+    server.route("/feed", lambda req: Reply(302, headers={"Location": f"http://localhost:{server.port}/meta"}))
+    server.route("/same-host", lambda req: Reply(302, headers={"Location": "/feed2"}))
+    server.static("/feed2", b"<rss/>", headers={"Content-Type": "application/rss+xml"})
+    server.static("/meta", b"secret", headers={"Content-Type": "text/plain"})
+    policy = FetchPolicy(backoff=0.01, respect_robots=False)
+    with pytest.raises(FetchError) as err:
+        fetch(loop, server.url("/feed"), policy, guarded=False, use_robots=False)
+    assert err.value.error_type == "ForbiddenAddress"
+    assert server.hits("/meta") == 0
+    assert fetch(loop, server.url("/same-host"), policy, guarded=False, use_robots=False).body == b"<rss/>"
+    allowed = FetchPolicy(allow_private_network=True, backoff=0.01, respect_robots=False)
+    assert fetch(loop, server.url("/feed"), allowed, guarded=False, use_robots=False).body == b"secret"
