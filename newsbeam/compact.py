@@ -6,8 +6,11 @@ file. Compaction rewrites each partition that has several files as one file (or 
 written under ``_tmp/``, the journal lists the moves and the files they replace, then the
 new files are renamed in and the old ones deleted. A crash at any point is finished by
 the next run or compaction. Run it with the output's lock held (the CLI takes it), so no
-run writes meanwhile. Between a new file's rename and its old files' deletion (a few
-milliseconds per partition) a reader listing the directory could see both.
+run writes meanwhile. Readers that follow the manifests (``newsbeam.dataset``, the
+report) switch from the old files to the new ones at the manifest's write; a reader that
+only lists the directory could see both between the new files' renames and the old
+ones' deletion (milliseconds per partition, or until the next job when a crash falls
+between them).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
+from newsbeam.transforms.records import utcnow
 from newsbeam.transforms.write import ARTICLES, ERRORS, JOURNAL, finish_commit, write_table
 
 LOGGER = logging.getLogger(__name__)
@@ -62,9 +66,14 @@ def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_R
             moves.append((temp, storage.join(directory, name)))
         deletes += files
         done.append({"partition": relative, "files_before": len(files), "files_after": len(written), "rows": table.num_rows})
+    base = output.rstrip("/")
     manifest = {
         "run_id": compact_id,
         "kind": "compaction",
+        "committed_at": utcnow().isoformat(),
+        # Relative to the output: what readers that follow the manifests add and drop.
+        "files": sorted(dst[len(base) + 1 :] for _src, dst in moves),
+        "removed": sorted(path[len(base) + 1 :] for path in deletes),
         "partitions": done,
         "files_before": sum(d["files_before"] for d in done),
         "files_after": sum(d["files_after"] for d in done),

@@ -9,8 +9,12 @@ same files through Arrow's own S3/GCS clients, and DuckDB queries them in place:
     articles = open_dataset("s3://bucket/news", "articles")
     duckdb.sql("SELECT event_type, count(*) FROM articles GROUP BY ALL")
 
-Only committed files are read: ``part-*.parquet`` under ``articles/`` or ``errors/``
-(a run's temporary files live under ``_tmp/`` until its commit moves them in).
+Only committed files are read, so a reader never sees half a run or a compaction's old
+and new files together: a ``part-<run id>-*.parquet`` file under ``articles/`` or
+``errors/`` counts once ``_runs/<run id>.json`` exists (each commit writes it after
+moving its files in), and not once a committed compaction lists it as ``removed``
+(compaction deletes the old files after writing its manifest). ``committed_paths`` gives
+the same list to readers of their own, such as ``duckdb.read_parquet([...])``.
 """
 
 from __future__ import annotations
@@ -32,15 +36,46 @@ for _name, (_src, _fmt) in DERIVED_PARTITIONS.items():
         _PARTITION_TYPES[_name] = pa.date32()
 
 
+def run_of(file_name: str) -> str | None:
+    """The run id in a data file's name: ``part-<run id>-<shard>.parquet``."""
+    if not (file_name.startswith("part-") and file_name.endswith(".parquet")):
+        return None
+    stem = file_name[len("part-") : -len(".parquet")]
+    return stem.rsplit("-", 1)[0] if "-" in stem else None
+
+
+def committed_view(output: str) -> tuple[set[str], set[str]]:
+    """(ids of committed runs, output-relative paths that committed compactions removed).
+
+    One listing of ``_runs/``; only compaction manifests (rare) are read.
+    """
+    manifests = storage.list_files(storage.join(output, "_runs", "*.json"))
+    runs = {posixpath.basename(p)[: -len(".json")] for p in manifests}
+    removed: set[str] = set()
+    for path in manifests:
+        if posixpath.basename(path).startswith("compact-"):
+            removed.update(storage.read_json(path).get("removed", []))
+    return runs, removed
+
+
 def committed_files(output: str, kind: str) -> tuple[pafs.FileSystem, str, list[str]]:
     """The filesystem, the root of ``kind`` and its committed Parquet files."""
     fs, root = storage.arrow_filesystem(storage.join(output, kind))
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    runs, removed = committed_view(output)
     files = sorted(
         i.path for i in infos
-        if i.type == pafs.FileType.File and posixpath.basename(i.path).startswith("part-") and i.path.endswith(".parquet")
+        if i.type == pafs.FileType.File and run_of(posixpath.basename(i.path)) in runs
+        and f"{kind}/{posixpath.relpath(i.path, root)}" not in removed
     )
     return fs, root, files
+
+
+def committed_paths(output: str, kind: str = "articles") -> list[str]:
+    """Committed data files of ``kind`` as paths or URIs a reader can open (local paths stay local)."""
+    _fs, root, files = committed_files(output, kind)
+    base = storage.join(output, kind)
+    return [storage.join(base, posixpath.relpath(f, root)) for f in files]
 
 
 def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:

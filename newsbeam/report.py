@@ -13,7 +13,6 @@ import datetime as dt
 import html
 import io
 import logging
-import os
 from dataclasses import dataclass, field
 
 from newsbeam import storage
@@ -116,12 +115,15 @@ def _source(con, output: str, kind: str) -> str | None:
     extension is a download that offline machines cannot make.
     """
     if storage.is_local(output):
-        import glob
+        from newsbeam.dataset import committed_paths
 
-        pattern = os.path.join(output, kind, "**", "*.parquet")
-        if not glob.glob(pattern, recursive=True):
+        # Only committed files (see newsbeam.dataset): never half a run, never a
+        # compaction's old and new files at once.
+        paths = committed_paths(output, kind)
+        if not paths:
             return None
-        return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
     from newsbeam.dataset import open_dataset
 
     data = open_dataset(output, kind)

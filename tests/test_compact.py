@@ -81,3 +81,56 @@ def test_schema_promotion_across_old_and_new_files(tmp_path):
     table = pq.read_table(next(part.glob("*.parquet")))
     assert sorted(table.column("article_id").to_pylist()) == ["a", "b"]
     assert table.column("final_url").to_pylist().count(None) == 1
+
+
+def _committed_rows(out, kind="articles"):
+    from newsbeam.dataset import open_dataset
+
+    data = open_dataset(str(out), kind)
+    table = data.to_table() if data is not None else pa.table({})
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
+
+
+def test_a_compaction_killed_mid_commit_is_invisible_to_committed_readers(tmp_path):
+    """Killed after its first new file is in place: readers that follow the manifests see the
+    rows once (the old files), the report counts them once, and the next job finishes it."""
+    import duckdb
+
+    out = _many_small_files(tmp_path)
+    before = _committed_rows(out)
+    assert before == _rows(out)
+    for point in ("commit:renamed:1", "commit:before_deletes"):
+        env = dict(os.environ, NEWSBEAM_CRASH_AT=point)
+        proc = subprocess.run([sys.executable, "-m", "newsbeam", "compact", "--output", str(out)], env=env, capture_output=True)
+        assert proc.returncode == -signal.SIGKILL
+        assert _committed_rows(out) == before, point  # never twice, never missing
+        assert run_cli("report", "--output", str(out)).returncode == 0
+        from newsbeam.dataset import committed_paths
+
+        n = duckdb.sql(f"SELECT count(*) FROM read_parquet({committed_paths(str(out))!r})").fetchall()[0][0]
+        assert n == len(before), point
+        assert run_cli("compact", "--output", str(out)).returncode == 0  # rolls forward
+        assert _committed_rows(out) == before == _rows(out)
+        fresh = tmp_path / point.replace(":", "_")
+        fresh.mkdir()
+        out = _many_small_files(fresh)
+        before = _committed_rows(out)
+
+
+def test_a_run_killed_mid_commit_shows_none_of_its_rows(tmp_path):
+    out = _many_small_files(tmp_path)
+    before = _committed_rows(out)
+    src = tmp_path / "late"
+    src.mkdir()
+    for i in range(3):
+        (src / f"late{i}.jsonl").write_text(json.dumps({
+            "text": f"Late item {i}: the envoys of Veloria met the Lakes Council once more about the mountain roads. " * 3,
+            "title": f"Late {i}", "published_at": f"2026-10-0{i + 4}T10:00:00Z"}) + "\n")
+    env = dict(os.environ, NEWSBEAM_CRASH_AT="commit:renamed:2")
+    proc = subprocess.run([sys.executable, "-m", "newsbeam", "run", "--input", str(src / "*.jsonl"), "--output", str(out)],
+                          env=env, capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(_rows(out)) > len(before)  # a directory listing sees the half-committed files
+    assert _committed_rows(out) == before  # a reader that follows the manifests does not
+    assert run_cli("run", "--input", str(src / "*.jsonl"), "--output", str(out)).returncode == 0
+    assert len(_committed_rows(out)) == len(before) + 3 == len(_rows(out))

@@ -401,21 +401,28 @@ def crash_point(name: str) -> None:
 
 
 def finish_commit(journal: dict) -> None:
-    """The idempotent tail of a commit: data files, then the manifest, then the state.
+    """The idempotent tail of a commit: data files, then the manifest, then deletions and state.
+
+    The manifest is the commit point for readers that follow it (``newsbeam.dataset``,
+    the report, compaction): a data file is committed once the manifest of the run named
+    in its file name exists, and a file a committed compaction lists as ``removed`` is
+    gone for them even before it is deleted. So such a reader sees all of a run or none
+    of it, and a compaction's old files or its new ones, never both.
 
     Safe to run again after a crash at any point in it: a move whose source is gone was
-    done, the manifest and the seen-id file are rewritten whole, the feed validators
-    merged again.
+    done, the manifest and the seen-id file are rewritten whole, deleting a deleted file
+    does nothing, the feed validators are merged again.
     """
     output, state_path, run_id = journal["output"], journal.get("state"), journal["run_id"]
     for n, (src, dst) in enumerate(journal["moves"], start=1):
         if storage.exists(src):
             storage.rename(src, dst)
         crash_point(f"commit:renamed:{n}")
-    # Files replaced by the moves (compaction) go only once their replacement is in place.
-    storage.delete([src for src in journal.get("deletes", [])])
     crash_point("commit:before_manifest")
     storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), journal["manifest"])
+    # Files replaced by the moves (compaction) go once the manifest has made them invisible.
+    crash_point("commit:before_deletes")
+    storage.delete([src for src in journal.get("deletes", [])])
     crash_point("commit:before_state")
     if journal.get("seen") and storage.exists(journal["seen"]):
         storage.rename(journal["seen"], storage.join(state_path, SEEN, f"{run_id}.parquet"))
