@@ -1,9 +1,9 @@
-"""Tagging speed: the default tagger on 600-word articles with three claims, one core.
+"""Tagging speed: both tiers on 600-word articles with three claims, one core.
 
 Uses the real news pages of ../shared/data/extraction when present (their extracted text
 cut or repeated to 600 words), generated text otherwise. Reports the median of rounds.
 
-    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5]
+    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5] [--tiers fast,accurate]
 """
 
 from __future__ import annotations
@@ -45,23 +45,43 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--tiers", default="fast,accurate", help="tiers to time, alternating rounds (accurate only if installed)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from newsbeam.pipelines.config import load_config
     from newsbeam.tagging import Claim, Tagger
+    from newsbeam.tagging.encoder import EncoderUnavailable, check_available
 
     cfg = load_config(None)
-    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims])
+    tiers = args.tiers.split(",")
+    if "accurate" in tiers:
+        try:
+            check_available()
+            import torch
+
+            torch.set_num_threads(1)  # one core, like the fast tier
+        except (EncoderUnavailable, ImportError):
+            tiers.remove("accurate")
+    taggers = {t: Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=t) for t in tiers}
     docs = texts(args.articles)
-    rates = []
+    rates: dict[str, list[float]] = {t: [] for t in tiers}
     for _ in range(args.rounds):
-        start = time.perf_counter()
-        for doc in docs:
-            tagger.tag("A headline about the talks", doc)
-        rates.append(len(docs) / (time.perf_counter() - start))
-    med = statistics.median(rates)
-    print(f"{len(docs)} articles of {WORDS} words, {len(cfg.claims)} claims, {args.rounds} rounds, one core")
-    print(f"default tagger: {med:.0f} articles/s ({1000 / med:.2f} ms per article); rounds: {', '.join(f'{r:.0f}' for r in rates)}")
+        for tier, tagger in taggers.items():
+            encoder = tagger.events_model.encoder
+            if encoder is not None:
+                encoder._cache.clear()  # every round encodes its sentences afresh
+            n = len(docs) if tier == "fast" else max(20, len(docs) // 10)
+            start = time.perf_counter()
+            for doc in docs[:n]:
+                tagger.tag("A headline about the talks", doc)
+            rates[tier].append(n / (time.perf_counter() - start))
+    print(f"{len(docs)} articles of {WORDS} words (accurate: the first tenth), {len(cfg.claims)} claims, {args.rounds} rounds"
+          " alternating, one core")
+    for tier, values in rates.items():
+        med = statistics.median(values)
+        print(f"{tier} tier: {med:.1f} articles/s ({1000 / med:.2f} ms per article); rounds: {', '.join(f'{r:.1f}' for r in values)}")
+    if len(rates) == 2:
+        print(f"accurate / fast time per article: {statistics.median(rates['fast']) / statistics.median(rates['accurate']):.1f}x")
     return 0
 
 
