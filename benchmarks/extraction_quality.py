@@ -36,8 +36,8 @@ def main(data_dir: Path) -> int:
     import trafilatura
 
     from newsbeam.extraction import ExtractionError, Extractor
+    from newsbeam.records import KIND_HTML, RawDocument
     from newsbeam.text import decode_bytes
-    from newsbeam.transforms.records import KIND_HTML, RawDocument
 
     truth = json.loads((data_dir / "ground_truth.json").read_text())
     extractor = Extractor(min_words=20)

@@ -165,11 +165,12 @@ def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     sys.path.insert(0, str(REPO))
     from newsbeam.extraction import Extractor
     from newsbeam.pipelines.config import load_config
+    from newsbeam.records import KIND_HTML, RawDocument, article_row
+    from newsbeam.storage import write_table
     from newsbeam.tagging import Claim, Tagger
     from newsbeam.text import decode_bytes, sniff_format
-    from newsbeam.transforms.records import KIND_HTML, RawDocument
     from newsbeam.transforms.tag import tag_article
-    from newsbeam.transforms.write import article_row, file_schema, write_table
+    from newsbeam.transforms.write import file_schema
 
     files = sorted(pages.glob("*.html"))[:sample]
     cfg = load_config(None)

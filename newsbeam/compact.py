@@ -24,8 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
-from newsbeam.transforms.records import utcnow
-from newsbeam.transforms.write import ARTICLES, ERRORS, JOURNAL, finish_commit, write_table
+from newsbeam.commit import ARTICLES, ERRORS, JOURNAL, finish_commit
+from newsbeam.records import utcnow
+from newsbeam.storage import write_table
 
 LOGGER = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from newsbeam import storage
-from newsbeam.transforms.records import DERIVED_PARTITIONS
+from newsbeam.records import DERIVED_PARTITIONS
 
 # Hive partition values are text in the path; these are given the types DuckDB's own
 # hive-partition detection gives them, so a query reads the same on every store.

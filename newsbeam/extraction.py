@@ -11,14 +11,14 @@ import logging
 import os
 import re
 
-from newsbeam.text import clean_text, stable_id, text_fingerprint, word_count
-from newsbeam.transforms.records import (
+from newsbeam.records import (
     KIND_FRAGMENT,
     KIND_HTML,
     UTC,
     Article,
     RawDocument,
 )
+from newsbeam.text import clean_text, stable_id, text_fingerprint, word_count
 from newsbeam.urls import canonicalize_url, host_of
 
 LOGGER = logging.getLogger(__name__)

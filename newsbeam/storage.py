@@ -245,3 +245,22 @@ def list_files(pattern: str) -> list[str]:
     """
     results = FileSystems.match([pattern])
     return sorted(m.path for r in results for m in r.metadata_list)
+
+
+def write_table(path: str, table, compression: str) -> None:
+    """Write a pyarrow Table as one Parquet file at ``path`` (local or a Beam filesystem URI)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(
+        table,
+        buf,
+        compression=None if compression == "none" else compression,
+        # Statistics and a modest row group let readers prune by date and id.
+        row_group_size=10_000,
+        write_statistics=True,
+    )
+    with create(path) as fh:
+        fh.write(buf.getvalue())

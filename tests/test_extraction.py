@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from newsbeam.extraction import ExtractionError, Extractor, choose_published, fragment_text, page_timestamp
+from newsbeam.records import KIND_FRAGMENT, KIND_HTML, KIND_TEXT, UTC, RawDocument
 from newsbeam.text import stable_id
-from newsbeam.transforms.records import KIND_FRAGMENT, KIND_HTML, KIND_TEXT, UTC, RawDocument
 from newsbeam.urls import canonicalize_url
 from tests.conftest import REPO
 

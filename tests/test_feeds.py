@@ -2,9 +2,9 @@ import gzip
 
 import pytest
 
+from newsbeam.records import Failure, FeedItem
 from newsbeam.transforms.feeds import FeedError, parse_feed
 from newsbeam.transforms.read import read_local_file
-from newsbeam.transforms.records import Failure, FeedItem
 from tests.conftest import FIXTURES, REPO
 
 SAMPLES = REPO / "configs" / "samples"

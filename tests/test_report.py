@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from newsbeam import report
-from newsbeam.transforms.records import ARTICLE_SCHEMA, UTC
+from newsbeam.records import ARTICLE_SCHEMA, UTC
 from tests.conftest import SAMPLE_CONFIG, run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -7,7 +7,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from newsbeam.transforms.records import UTC, Article
+from newsbeam.records import UTC, Article
 from newsbeam.transforms.tag import TagArticles
 from tests.conftest import needs_shared_data, run_cli
 

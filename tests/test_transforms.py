@@ -6,13 +6,14 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from newsbeam.commit import ARTICLES, ERRORS
+from newsbeam.records import KIND_HTML, KIND_TEXT, UTC, Article, FeedItem, RawDocument, RowKey
 from newsbeam.transforms.dedup import LOSERS, Dedup
 from newsbeam.transforms.extract import ExtractArticles
 from newsbeam.transforms.fetch import FetchArticles
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
-from newsbeam.transforms.records import KIND_HTML, KIND_TEXT, UTC, Article, FeedItem, RawDocument
 from newsbeam.transforms.tag import TagArticles
-from newsbeam.transforms.write import ARTICLES, ERRORS, RowKey, WriteShards
+from newsbeam.transforms.write import WriteShards
 from tests.conftest import REPO
 
 SAMPLES = REPO / "configs" / "samples"
@@ -120,7 +121,7 @@ def test_write_shards_partitions_and_keys(tmp_path, sample_config):
 
 
 def test_write_errors(tmp_path):
-    from newsbeam.transforms.records import Failure
+    from newsbeam.records import Failure
 
     with TestPipeline() as p:
         out = p | beam.Create([Failure("read", "a", "X", "m"), Failure("read", "b", "X", "m")]) | WriteShards(ERRORS, str(tmp_path), "r", [])

@@ -4,16 +4,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsbeam.transforms.records import ERROR_SCHEMA, UTC
-from newsbeam.transforms.write import (
-    RowKey,
-    ShardInfo,
-    commit_run,
-    file_schema,
-    partition_values,
-    sanitize_partition_value,
-    write_table,
-)
+from newsbeam.commit import commit_run
+from newsbeam.records import ERROR_SCHEMA, UTC, RowKey, ShardInfo
+from newsbeam.storage import write_table
+from newsbeam.transforms.write import file_schema, partition_values, sanitize_partition_value
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import secrets
 import apache_beam as beam
 
 from newsbeam import storage
+from newsbeam.commit import ARTICLES, ERRORS
 from newsbeam.pipelines.config import ResolvedConfig
 from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
 from newsbeam.transforms.extract import ExtractArticles
@@ -28,7 +29,7 @@ from newsbeam.transforms.fetch import (
 )
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
-from newsbeam.transforms.write import ARTICLES, ERRORS, CommitRun, WriteShards
+from newsbeam.transforms.write import CommitRun, WriteShards
 
 LOGGER = logging.getLogger(__name__)
 

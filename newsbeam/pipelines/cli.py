@@ -119,35 +119,6 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
     return options
 
 
-# Runner names that mean "on this machine": newsbeam runs them on Beam's FnApiRunner.
-LOCAL_RUNNERS = frozenset({"DirectRunner", "SwitchingDirectRunner"})
-
-
-def new_pipeline(options):
-    """A Pipeline for ``options``; the local runner is Beam's FnApiRunner, set up directly.
-
-    Beam's DirectRunner (2.77) first tries to run a pipeline on Prism, a Go binary it
-    downloads from GitHub at first use (``urlopen`` without a timeout: a firewall that
-    drops packets hangs the run), and falls back to the FnApiRunner when it cannot. So
-    the same command would run on a different engine depending on the network. newsbeam
-    builds the FnApiRunner the way the DirectRunner's fallback does (the options go to
-    its workers, multi-process ones included): the engine every test here runs on.
-    ``--runner PrismRunner`` still chooses Prism.
-    """
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import StandardOptions
-
-    if options.view_as(StandardOptions).runner not in LOCAL_RUNNERS:
-        return beam.Pipeline(options=options)
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-    return beam.Pipeline(runner=fn_runner.FnApiRunner(provision_info=provision), options=options)
-
-
 def cmd_run(argv: list[str]) -> int:
     from newsbeam import storage
     from newsbeam.pipelines.config import ConfigError, load_config
@@ -199,14 +170,16 @@ def _run_locked(cfg, options, output: str, run_id: str) -> int:
     """The run proper, with the output's lock held: recover, run, commit, report."""
 
     from newsbeam import storage
+    from newsbeam.commit import recover
     from newsbeam.pipelines.batch import build_pipeline
-    from newsbeam.transforms.write import recover
 
     finished = recover(output)
     for old in finished:
         print(f"newsbeam: finished the commit of interrupted run {old}", file=sys.stderr)
     started = time.monotonic()
     print(f"newsbeam: run {run_id} -> {output}", file=sys.stderr)
+    from newsbeam.pipelines.runner import new_pipeline
+
     pipeline = new_pipeline(options)
     build_pipeline(pipeline, cfg, run_id)
     result = pipeline.run()
@@ -350,15 +323,6 @@ def tag_row(tagger, line: bytes | str) -> dict:
     }
 
 
-class _DropStopTracebacks(logging.Filter):
-    """A requested stop unwinds the runner by an exception; Beam logs it as an error, it is not one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        text = f"{record.getMessage()} {exc!r}" if exc else record.getMessage()
-        return "StopStreaming" not in text
-
-
 class _DropNoise(logging.Filter):
     """Beam warns on import that optional GCP clients are missing; they are not needed."""
 
@@ -427,9 +391,9 @@ def cmd_compact(argv: list[str]) -> int:
     args, beam_args = parser.parse_known_args(argv)
     _beam_options(beam_args)  # object-store options (--s3_endpoint_url, ...)
     from newsbeam import storage
+    from newsbeam.commit import recover
     from newsbeam.compact import compact
     from newsbeam.locking import OutputLock
-    from newsbeam.transforms.write import recover
 
     output = storage.absolute(args.output)
     if storage.is_local(output) and not os.path.isdir(output):
@@ -480,7 +444,9 @@ def cmd_stream(argv: list[str]) -> int:
         return EXIT_OK
     lock.on_lost(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stop as on SIGTERM: finish the batch in flight
     try:
-        code = _stream_locked(cfg, options, output, args.poll_interval, args.max_polls)
+        from newsbeam.pipelines.streaming import run_stream
+
+        code = run_stream(cfg, options, output, args.poll_interval, args.max_polls)
     finally:
         lock.release()
     if lock.lost:
@@ -491,83 +457,6 @@ def cmd_stream(argv: list[str]) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-# A stop requested while the stream is still starting (loading Beam, the config, the
-# lock): the stream then stops before its first poll instead of dying by the signal.
-_EARLY_STOP: list[int] = []
-
-
-def _catch_early_stop() -> None:
-    import signal
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: _EARLY_STOP.append(signum))
-
-
-# A stop request waits this long for the poll in flight to commit.
-STOP_GRACE_SECONDS = 25.0
-
-
-def _stream_locked(cfg, options, output: str, poll_interval: float, max_polls: int | None) -> int:
-    import signal
-    import threading
-
-    from newsbeam import storage
-    from newsbeam.pipelines.streaming import StopStreaming, StreamState, build_streaming_pipeline
-    from newsbeam.transforms.write import recover
-
-    recover(output)
-    state = StreamState.get(storage.absolute(cfg.state_path))
-
-    def exit_when_idle():
-        # The poll in flight normally ends the pipeline itself once committed; if the
-        # runner does not unwind in time, leave anyway: a commit is never cut short
-        # here, and anything uncommitted is redone by the next start (crash-safe).
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while state.busy and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2.0)
-        print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr, flush=True)
-        os._exit(EXIT_OK)
-
-    def on_signal(signum, _frame):
-        if state.stop.is_set():  # a second request while stopping: the first one stands
-            print(f"newsbeam: {signal.Signals(signum).name}: already stopping", file=sys.stderr, flush=True)
-            return
-        print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
-        state.stop.set()
-        if not state.busy:
-            raise StopStreaming()
-        threading.Thread(target=exit_when_idle, daemon=True).start()
-
-    quiet = _DropStopTracebacks()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(quiet)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Kept until the process exits: a second signal during shutdown must not kill it
-        # by the signal (exit -15) half-way through releasing the lock.
-        signal.signal(sig, on_signal)
-    try:
-        if _EARLY_STOP:  # after the real handlers are in: no request can fall between
-            state.stop.set()
-            print(f"newsbeam: {signal.Signals(_EARLY_STOP[0]).name} while starting: stopping before the first poll",
-                  file=sys.stderr, flush=True)
-            return EXIT_OK
-        print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
-        pipeline = new_pipeline(options)
-        build_streaming_pipeline(pipeline, cfg, poll_interval, max_polls)
-        pipeline.run().wait_until_finish()
-    except StopStreaming:
-        pass
-    except Exception as exc:  # noqa: BLE001 - Beam wraps a DoFn's StopStreaming in its own error
-        if "StopStreaming" not in repr(exc) and not state.stop.is_set():
-            raise
-    finally:
-        # From here on a signal only says "already stopping": nothing is left to stop.
-        state.stop.set()
-    print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
-    return EXIT_OK
 
 
 COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact}
@@ -581,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     # Before anything imports Beam: its import-time warnings go through these handlers.
     _setup_logging("-v" in argv or "--verbose" in argv)
     if argv[0] == "stream":
-        _catch_early_stop()
+        from newsbeam.pipelines.stopping import catch_early_stop
+
+        catch_early_stop()
     try:
         return COMMANDS[argv[0]](argv[1:])
     except UsageError as exc:

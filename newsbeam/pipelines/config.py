@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import newsbeam
-from newsbeam.transforms.records import PARTITION_COLUMNS
+from newsbeam.records import PARTITION_COLUMNS
 
 LOGGER = logging.getLogger(__name__)
 

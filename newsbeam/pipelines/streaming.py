@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 
@@ -28,21 +31,14 @@ import apache_beam as beam
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 
 from newsbeam import storage
+from newsbeam.commit import ARTICLES, ERRORS, commit_run
 from newsbeam.pipelines.batch import new_run_id
 from newsbeam.pipelines.config import ResolvedConfig
-from newsbeam.transforms.dedup import read_seen, seen_files
+from newsbeam.pipelines.stopping import EARLY_STOP
+from newsbeam.records import Failure, FeedItem, RowKey, TaggedArticle, article_row, error_row
+from newsbeam.state import read_seen, seen_files, url_id
 from newsbeam.transforms.fetch import FAILED, RETRY_FEEDS, _FetchFeedFn, _FetchPageFn, policy_from_config
-from newsbeam.transforms.records import Failure, FeedItem, TaggedArticle, article_row, error_row
-from newsbeam.transforms.write import (
-    ARTICLES,
-    ERRORS,
-    RowKey,
-    commit_run,
-    file_schema,
-    partition_dir,
-    url_id,
-    write_shard,
-)
+from newsbeam.transforms.write import file_schema, partition_dir, write_shard
 
 LOGGER = logging.getLogger(__name__)
 
@@ -148,8 +144,8 @@ class _PollAndCommitFn(beam.DoFn):
 
     def _poll_once(self) -> dict:
         from newsbeam.extraction import ExtractionError
+        from newsbeam.records import STAGE_EXTRACT, STAGE_TAG
         from newsbeam.transforms.fetch import item_document
-        from newsbeam.transforms.records import STAGE_EXTRACT, STAGE_TAG
         from newsbeam.transforms.tag import tag_article
 
         shared = self._shared
@@ -291,3 +287,88 @@ def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interva
         | "Poll" >> PeriodicImpulse(**kwargs)
         | "PollAndCommit" >> beam.ParDo(_PollAndCommitFn(cfg_parts, policy_from_config(cfg.fetch), output, state, feeds))
     )
+
+
+# -- the life cycle of `newsbeam stream` --------------------------------------------------
+
+# The stream's own exit status once stopped (the CLI's EXIT_OK).
+EXIT_OK = 0
+
+
+class _DropStopTracebacks(logging.Filter):
+    """A requested stop unwinds the runner by an exception; Beam logs it as an error, it is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        text = f"{record.getMessage()} {exc!r}" if exc else record.getMessage()
+        return "StopStreaming" not in text
+
+
+
+
+# A stop request waits this long for the poll in flight to commit.
+STOP_GRACE_SECONDS = 25.0
+
+
+def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int | None) -> int:
+    """The stream's life cycle, with the output's lock held: poll until stopped, then return.
+
+    SIGINT and SIGTERM stop it after the poll in flight commits (at once when idle); a
+    request while starting stops it before the first poll; a second request only says
+    "already stopping". The caller leaves the process with ``os._exit`` once the lock is
+    released, so no runner thread can hold it in interpreter shutdown.
+    """
+    from newsbeam.commit import recover
+    from newsbeam.pipelines.runner import new_pipeline
+
+    recover(output)
+    state = StreamState.get(storage.absolute(cfg.state_path))
+
+    def exit_when_idle():
+        # The poll in flight normally ends the pipeline itself once committed; if the
+        # runner does not unwind in time, leave anyway: a commit is never cut short
+        # here, and anything uncommitted is redone by the next start (crash-safe).
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while state.busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr, flush=True)
+        os._exit(EXIT_OK)
+
+    def on_signal(signum, _frame):
+        if state.stop.is_set():  # a second request while stopping: the first one stands
+            print(f"newsbeam: {signal.Signals(signum).name}: already stopping", file=sys.stderr, flush=True)
+            return
+        print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
+        state.stop.set()
+        if not state.busy:
+            raise StopStreaming()
+        threading.Thread(target=exit_when_idle, daemon=True).start()
+
+    quiet = _DropStopTracebacks()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Kept until the process exits: a second signal during shutdown must not kill it
+        # by the signal (exit -15) half-way through releasing the lock.
+        signal.signal(sig, on_signal)
+    try:
+        if EARLY_STOP:  # after the real handlers are in: no request can fall between
+            state.stop.set()
+            print(f"newsbeam: {signal.Signals(EARLY_STOP[0]).name} while starting: stopping before the first poll",
+                  file=sys.stderr, flush=True)
+            return EXIT_OK
+        print(f"newsbeam: streaming {len(cfg.feeds)} feeds every {poll_interval:g} s -> {output}", file=sys.stderr, flush=True)
+        pipeline = new_pipeline(options)
+        build_streaming_pipeline(pipeline, cfg, poll_interval, max_polls)
+        pipeline.run().wait_until_finish()
+    except StopStreaming:
+        pass
+    except Exception as exc:  # noqa: BLE001 - Beam wraps a DoFn's StopStreaming in its own error
+        if "StopStreaming" not in repr(exc) and not state.stop.is_set():
+            raise
+    finally:
+        # From here on a signal only says "already stopping": nothing is left to stop.
+        state.stop.set()
+    print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
+    return EXIT_OK

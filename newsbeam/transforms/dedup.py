@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
-from newsbeam import storage
-from newsbeam.transforms.write import SEEN, RowKey
+from newsbeam.records import RowKey
+from newsbeam.state import read_seen, seen_files
 
 LOGGER = logging.getLogger(__name__)
 
@@ -23,20 +22,6 @@ LOSERS = "losers"
 DUPLICATE = "duplicate"
 SEEN_BEFORE = "seen"
 _SEEN_MARK = "__seen__"
-
-
-def seen_files(state_path: str) -> list[str]:
-    return storage.list_files(storage.join(state_path, SEEN, "*.parquet"))
-
-
-def read_seen(path: str):
-    """``(article_id, text_fingerprint, url_id)`` triples of one seen-ids file."""
-    with storage.open_read(path) as fh:
-        table = pq.read_table(fh)
-    url_ids = table.column("url_id").to_pylist() if "url_id" in table.column_names else [None] * table.num_rows
-    yield from zip(
-        table.column("article_id").to_pylist(), table.column("text_fingerprint").to_pylist(), url_ids, strict=True
-    )
 
 
 class LoadSeen(beam.PTransform):

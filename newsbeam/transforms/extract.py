@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsbeam.extraction import ExtractionError, Extractor
-from newsbeam.transforms.records import STAGE_EXTRACT, Failure, RawDocument
+from newsbeam.records import STAGE_EXTRACT, Failure, RawDocument
 
 LOGGER = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from newsbeam.records import UTC, FeedItem
 from newsbeam.text import clean_text
-from newsbeam.transforms.records import UTC, FeedItem
 from newsbeam.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)

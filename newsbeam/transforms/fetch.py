@@ -20,9 +20,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam import storage
 from newsbeam.http import BackgroundLoop, Fetcher, FetchError, FetchPolicy, find_canonical
-from newsbeam.text import DecodeError, decode_bytes, word_count
-from newsbeam.transforms.feeds import FeedError, parse_feed
-from newsbeam.transforms.records import (
+from newsbeam.records import (
     KIND_FRAGMENT,
     KIND_HTML,
     STAGE_FEED,
@@ -32,7 +30,9 @@ from newsbeam.transforms.records import (
     RawDocument,
     utcnow,
 )
-from newsbeam.transforms.write import FEEDS_STATE, url_id
+from newsbeam.state import load_feed_state, url_id
+from newsbeam.text import DecodeError, decode_bytes, word_count
+from newsbeam.transforms.feeds import FeedError, parse_feed
 from newsbeam.urls import canonicalize_url, same_site
 
 LOGGER = logging.getLogger(__name__)
@@ -63,15 +63,6 @@ class FeedStatus:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def load_feed_state(state_path: str) -> dict:
-    path = storage.join(state_path, FEEDS_STATE)
-    try:
-        return storage.read_json(path) if storage.exists(path) else {}
-    except (ValueError, OSError) as exc:
-        LOGGER.warning("ignoring unreadable feed state %s: %s", path, exc)
-        return {}
 
 
 class _AsyncFetchFn(beam.DoFn):

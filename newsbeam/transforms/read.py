@@ -17,6 +17,15 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from newsbeam import storage
+from newsbeam.records import (
+    KIND_HTML,
+    KIND_TEXT,
+    STAGE_READ,
+    UTC,
+    Failure,
+    FeedItem,
+    RawDocument,
+)
 from newsbeam.text import (
     FORMAT_FEED,
     FORMAT_HTML,
@@ -29,15 +38,6 @@ from newsbeam.text import (
     sniff_format,
 )
 from newsbeam.transforms.feeds import FeedError, parse_feed
-from newsbeam.transforms.records import (
-    KIND_HTML,
-    KIND_TEXT,
-    STAGE_READ,
-    UTC,
-    Failure,
-    FeedItem,
-    RawDocument,
-)
 
 LOGGER = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import threading
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from newsbeam.records import STAGE_TAG, Article, Failure, Stance, TaggedArticle
 from newsbeam.tagging import Claim, Tagger
-from newsbeam.transforms.records import STAGE_TAG, Article, Failure, Stance, TaggedArticle
 
 LOGGER = logging.getLogger(__name__)
 

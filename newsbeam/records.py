@@ -236,3 +236,29 @@ def error_row(failure: Failure, run_id: str) -> dict:
         "message": failure.message[:2000],
         "at": failure.at,
     }
+
+
+# -- what the writers and the commit pass between them ---------------------------------
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """Identity of one written row, for deduplication after the write."""
+
+    article_id: str
+    text_fingerprint: str
+    rank: str  # the smallest rank among duplicates is kept
+    shard: str
+    index: int
+    url_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One Parquet file written to the run's temporary directory."""
+
+    kind: str
+    temp_path: str
+    relative_path: str  # under the output root, e.g. articles/published_date=.../part-...
+    rows: int
+    failures: tuple[tuple[str, str, int], ...] = ()  # (stage, error_type, count) for errors

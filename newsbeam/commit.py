@@ -1,0 +1,203 @@
+"""The commit protocol: how a run's (or a compaction's) files become the output, crash-safely.
+
+1. Writers put every Parquet file under ``<output>/_tmp/<run id>/`` (invisible).
+2. ``commit_run`` drops the rows deduplication rejected and writes a journal,
+   ``_tmp/<run id>/_commit.json``, holding everything the rest needs: from then on a
+   crash is finished by the next job (roll forward), never undone.
+3. ``finish_commit`` renames the files into ``articles/`` and ``errors/``, writes the
+   manifest ``_runs/<run id>.json`` (the commit point for readers that follow manifests,
+   see ``newsbeam.dataset``), deletes the files a compaction replaced, then saves the
+   state (``newsbeam.state``) and removes ``_tmp/<run id>/``.
+4. ``recover``, run by every job under the output's lock before it starts, rolls forward
+   any journaled commit and drops the temporary files of runs that died before theirs.
+
+``crash_point`` lets the tests SIGKILL a process at each named step.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import signal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from newsbeam import storage
+from newsbeam.records import RowKey, ShardInfo, utcnow
+from newsbeam.state import SEEN, save_feed_state, seen_table
+from newsbeam.state import feed_validators as feed_validators
+from newsbeam.storage import write_table
+
+LOGGER = logging.getLogger(__name__)
+
+ARTICLES = "articles"
+ERRORS = "errors"
+RUNS = "_runs"
+JOURNAL = "_commit.json"
+
+
+def _filtered_copy(shard: ShardInfo, drop: set[int], compression: str) -> tuple[str | None, int]:
+    """Rewrite a shard without the rows in ``drop``; returns (path or None, rows kept)."""
+    with storage.open_read(shard.temp_path) as fh:
+        table = pq.read_table(fh)
+    keep = [i for i in range(table.num_rows) if i not in drop]
+    if not keep:
+        return None, 0
+    path = shard.temp_path[: -len(".parquet")] + ".dedup.parquet"
+    write_table(path, table.take(pa.array(keep, pa.int64())), compression)
+    return path, len(keep)
+
+
+def commit_run(
+    output: str,
+    state_path: str,
+    run_id: str,
+    shards: list[ShardInfo],
+    winners: list[RowKey],
+    losers: list[tuple[RowKey, str]],
+    summary: dict,
+    compression: str = "zstd",
+    feed_statuses: list | None = None,
+    retry_feeds: list[str] | None = None,
+    item_skips: list[tuple[str, int]] | None = None,
+) -> dict:
+    """Make a run's output visible, in an order that a crash at any point cannot corrupt.
+
+    Data files first, then ``_runs/<run_id>.json``, then the state's seen-id file. Returns
+    the manifest.
+    """
+    drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
+    for key, _reason in losers:
+        drop_by_shard[key.shard].add(key.index)
+    moves: list[tuple[str, str]] = []
+    files = []
+    for shard in sorted(shards, key=lambda s: s.relative_path):
+        src, rows = shard.temp_path, shard.rows
+        if shard.kind == ARTICLES and drop_by_shard.get(shard.relative_path):
+            src, rows = _filtered_copy(shard, drop_by_shard[shard.relative_path], compression)
+            if src is None:
+                continue
+        moves.append((src, storage.join(output, shard.relative_path)))
+        files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
+
+    failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
+    for shard in shards:
+        for stage, error_type, count in shard.failures:
+            failed[stage][error_type] = failed[stage].get(error_type, 0) + count
+    reasons = collections.Counter(reason for _key, reason in losers)
+    entry_skips = collections.Counter()
+    for reason, count in item_skips or []:
+        entry_skips[reason] += count
+    feeds = {
+        st.url: {"status": st.status, "entries": st.entries, "error": st.error}
+        for st in sorted(feed_statuses or [], key=lambda st: st.url)
+    }
+    manifest = {
+        "run_id": run_id,
+        "committed_at": utcnow().isoformat(),
+        "output": output,
+        "state": state_path,
+        **summary,
+        "written": {
+            "articles": sum(f["rows"] for f in files if f["kind"] == ARTICLES),
+            "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
+            "files": len(files),
+        },
+        "skipped": {
+            "duplicate_in_run": reasons.get("duplicate", 0) + entry_skips.get("duplicate", 0),
+            "already_stored": reasons.get("seen", 0) + entry_skips.get("seen", 0),
+        },
+        "feeds": feeds,
+        "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
+        "compression": compression,
+        "files": files,
+    }
+    tmp_root = storage.join(output, storage.TMP_DIR, run_id)
+    seen_tmp = None
+    if winners:
+        seen_tmp = storage.join(tmp_root, "_seen.parquet")
+        write_table(seen_tmp, seen_table(winners, run_id), compression)
+    journal = {
+        "run_id": run_id,
+        "output": output,
+        "state": state_path,
+        "moves": moves,
+        "manifest": manifest,
+        "seen": seen_tmp,
+        "validators": feed_validators(feed_statuses or [], set(retry_feeds or [])),
+    }
+    # Everything the rest of the commit needs is in the journal: from here on a crash is
+    # finished by the next run (roll forward), never undone.
+    storage.write_json_atomic(storage.join(tmp_root, JOURNAL), journal)
+    finish_commit(journal)
+    return manifest
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: SIGKILL this process at a named commit step.
+
+    Active only when NEWSBEAM_CRASH_AT names the step; costs one environment lookup.
+    """
+    wanted = os.environ.get("NEWSBEAM_CRASH_AT")
+    if wanted and wanted == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def finish_commit(journal: dict) -> None:
+    """The idempotent tail of a commit: data files, then the manifest, then deletions and state.
+
+    The manifest is the commit point for readers that follow it (``newsbeam.dataset``,
+    the report, compaction): a data file is committed once the manifest of the run named
+    in its file name exists, and a file a committed compaction lists as ``removed`` is
+    gone for them even before it is deleted. So such a reader sees all of a run or none
+    of it, and a compaction's old files or its new ones, never both.
+
+    Safe to run again after a crash at any point in it: a move whose source is gone was
+    done, the manifest and the seen-id file are rewritten whole, deleting a deleted file
+    does nothing, the feed validators are merged again.
+    """
+    output, state_path, run_id = journal["output"], journal.get("state"), journal["run_id"]
+    for n, (src, dst) in enumerate(journal["moves"], start=1):
+        if storage.exists(src):
+            storage.rename(src, dst)
+        crash_point(f"commit:renamed:{n}")
+    crash_point("commit:before_manifest")
+    storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), journal["manifest"])
+    # Files replaced by the moves (compaction) go once the manifest has made them invisible.
+    crash_point("commit:before_deletes")
+    storage.delete([src for src in journal.get("deletes", [])])
+    crash_point("commit:before_state")
+    if journal.get("seen") and storage.exists(journal["seen"]):
+        storage.rename(journal["seen"], storage.join(state_path, SEEN, f"{run_id}.parquet"))
+    if journal.get("validators"):
+        save_feed_state(state_path, journal["validators"])
+    crash_point("commit:before_cleanup")
+    storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
+
+
+def recover(output: str) -> list[str]:
+    """Clean up after runs that died: finish interrupted commits, drop unfinished runs.
+
+    Call it holding the output's lock (no live run may own a temporary directory). A run
+    directory with a journal was committing: it is rolled forward. One without was still
+    writing: its files were never visible and the rerun does its work again. Returns the
+    ids of the runs whose commits were finished.
+    """
+    finished = []
+    tmp = storage.join(output, storage.TMP_DIR)
+    for journal_path in storage.list_files(storage.join(tmp, "*", JOURNAL)):
+        try:
+            journal = storage.read_json(journal_path)
+        except ValueError:
+            continue  # a torn journal cannot exist (atomic write); ignore anything odd
+        LOGGER.warning("finishing the interrupted commit of run %s", journal["run_id"])
+        finish_commit(journal)
+        finished.append(journal["run_id"])
+    storage.delete_tree(tmp)
+    for pattern in (storage.join(output, RUNS, "*.tmp-*"), storage.join(output, "_state", "**", "*.tmp*")):
+        storage.delete(storage.list_files(pattern))
+    return finished
+
+
