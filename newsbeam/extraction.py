@@ -18,7 +18,7 @@ from newsbeam.records import (
     Article,
     RawDocument,
 )
-from newsbeam.text import clean_text, stable_id, text_fingerprint, word_count
+from newsbeam.text import MAX_ARTICLE_CHARS, cap_text, clean_text, stable_id, text_fingerprint, word_count
 from newsbeam.urls import canonicalize_url, host_of
 
 LOGGER = logging.getLogger(__name__)
@@ -155,8 +155,9 @@ def _local_source(path: str) -> str | None:
 class Extractor:
     """Extract Articles from RawDocuments. Build once per worker: it loads a language model."""
 
-    def __init__(self, min_words: int):
+    def __init__(self, min_words: int, max_chars: int = MAX_ARTICLE_CHARS):
         self.min_words = min_words
+        self.max_chars = max_chars
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self._langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
@@ -197,7 +198,7 @@ class Extractor:
             text = clean_text(doc.body)
 
         title = clean_text(meta_title or doc.title_hint or "") or None
-        text = _strip_leading_title(text, title)
+        text = cap_text(_strip_leading_title(text, title), self.max_chars)
         words = word_count(text)
         if words == 0:
             raise ExtractionError("EmptyExtraction", "the document holds no text")

@@ -17,6 +17,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 # must appear early (HTML5 requires the meta charset in the first 1024 bytes).
 SNIFF_BYTES = 4096
 
+# An article's text is cut at this many characters by default (read.max_article_chars):
+# the longest news features run to some 100,000; past that is a dump, not an article.
+MAX_ARTICLE_CHARS = 500_000
+
 # Below this many non-ASCII bytes, statistical charset detection is a guess.
 MIN_DETECTION_BYTES = 40
 
@@ -268,3 +272,11 @@ def is_boilerplate(sentence: str) -> bool:
 def article_sentences(text: str) -> list[str]:
     """The sentences of an article's text that are article, not page furniture."""
     return [s for s in split_sentences(text) if not is_boilerplate(s)]
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last white space before it."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip()

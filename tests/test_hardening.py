@@ -99,3 +99,82 @@ def test_tag_bad_lines_become_error_rows_in_place(tmp_path, line, expected_id):
     assert len(rows) == 3
     assert rows[0]["event_type"] and rows[2]["event_type"]
     assert set(rows[1]) == {"id", "error"} and rows[1]["id"] == expected_id
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 400 KB tmpfs (needs root, as on CI); skips where it cannot be mounted."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_exit_1_and_the_next_run_recovers(tmp_path, tiny_disk):
+    import random
+    import string
+
+    rng = random.Random(7)
+    src = tmp_path / "wire.jsonl"
+    rows = []
+    for i in range(120):  # incompressible text: about 1.2 MB of Parquet, three times the disk
+        words = " ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 9))) for _ in range(1500))
+        rows.append(json.dumps({"id": f"r{i}", "title": f"Report {i}", "text": words, "published_at": "2026-10-01"}))
+    src.write_text("\n".join(rows) + "\n")
+    out = tiny_disk / "out"
+    proc = run_cli("run", "--input", str(src), "--output", str(out))
+    assert proc.returncode == 1
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("newsbeam:") or "Traceback" in ln or "Error" in ln]
+    assert any("no space left on device" in ln for ln in lines), proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert not list(out.glob("_runs/*.json"))  # nothing committed
+    small = tmp_path / "small.jsonl"
+    small.write_text("\n".join(rows[:3]) + "\n")
+    proc = run_cli("run", "--input", str(small), "--output", str(out))  # starts by dropping the dead run's files
+    assert proc.returncode == 0, proc.stderr
+    assert len(_inputs(out)) == 3 and not list((out / "_tmp").glob("*"))
+
+
+def test_links_out_of_the_input_tree_are_error_rows_unless_allowed(tmp_path):
+    src, outside = tmp_path / "in", tmp_path / "outside"
+    src.mkdir()
+    outside.mkdir()
+    (src / "good.txt").write_text("Talks in Lenmark\n" + GOOD)
+    (outside / "secret.txt").write_text("Private notes\n" + GOOD.replace("Monday", "Thursday"))
+    (outside / "dir").mkdir()
+    os.symlink(outside / "secret.txt", src / "secret.txt")
+    os.symlink(src / "nowhere.txt", src / "dangling.txt")
+    os.symlink(outside / "dir", src / "linked-dir")
+    (src / "sub").mkdir()
+    os.symlink(src / "sub", src / "sub-link")
+    out = tmp_path / "out"
+    assert run_cli("run", "--input", str(src), "--output", str(out)).returncode == 0
+    assert _inputs(out) == [str(src / "good.txt")]
+    errors = {(os.path.basename(i), t) for i, t in _errors(out)}
+    assert errors == {("secret.txt", "LinkOutsideInput"), ("dangling.txt", "BrokenLink"), ("linked-dir", "LinkOutsideInput"),
+                      ("sub-link", "LinkedDirectory")}
+    # the same through a glob, and opted in
+    config = tmp_path / "follow.yaml"
+    config.write_text(f"inputs: ['{src}/*.txt']\nread:\n  follow_links: true\n")
+    out2 = tmp_path / "out2"
+    assert run_cli("run", "--config", str(config), "--output", str(out2)).returncode == 0
+    assert _inputs(out2) == [str(src / "good.txt"), str(src / "secret.txt")]
+
+
+def test_article_text_is_capped_and_huge_lines_are_rejected_before_parsing(tmp_path):
+    long_text = " ".join(GOOD for _ in range(20))  # about 6,000 characters
+    rows = [{"id": "long", "title": "Long", "text": long_text[:3000]}, {"id": "huge", "title": "Huge", "text": long_text},
+            {"id": "fine", "title": "Fine", "text": GOOD}]
+    src = tmp_path / "wire.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    config = tmp_path / "cap.yaml"
+    config.write_text(f"inputs: ['{src}']\nread:\n  max_article_chars: 1000\n")
+    out = tmp_path / "out"
+    assert run_cli("run", "--config", str(config), "--output", str(out)).returncode == 0
+    texts = dict(duckdb.sql(f"SELECT title, text FROM read_parquet('{out}/articles/**/*.parquet')").fetchall())
+    assert set(texts) == {"Long", "Fine"} and 900 < len(texts["Long"]) <= 1000
+    assert [(i.rsplit(":", 1)[-1], t) for i, t in _errors(out)] == [("2", "TooLarge")]

@@ -63,7 +63,7 @@ class ProcessDocuments(beam.PTransform):
 
     def expand(self, documents):
         cfg, out_cfg = self.cfg, self.cfg.output
-        extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words)
+        extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words, cfg.read.max_article_chars)
         tagged = extracted.articles | "Tag" >> TagArticles(
             cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model
         )
@@ -84,11 +84,11 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     # Feed files on disk are read like any input (their content says they are feeds).
     local_feeds = [(f.url, f.source) for f in cfg.feeds if storage.is_local(f.url)]
     specs = p | "InputGlobs" >> beam.Create([(i.path, i.source) for i in cfg.inputs] + local_feeds)
-    matched = specs | "MatchInputs" >> MatchInputs()
+    matched = specs | "MatchInputs" >> MatchInputs(cfg.read.follow_links)
     read = (
         matched.files
         | "SpreadFiles" >> beam.Reshuffle()
-        | "ReadInputs" >> ReadLocalInputs(cfg.read.max_file_bytes)
+        | "ReadInputs" >> ReadLocalInputs(cfg.read.max_file_bytes, cfg.read.max_article_chars)
     )
     policy = policy_from_config(cfg.fetch)
     remote_feeds = [(f.url, f.source) for f in cfg.feeds if not storage.is_local(f.url)]

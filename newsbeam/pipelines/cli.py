@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import errno
 import json
 import logging
 import math
@@ -159,11 +160,34 @@ def cmd_run(argv: list[str]) -> int:
         return EXIT_OK
     try:
         code = _run_locked(cfg, options, output, run_id)
+    except Exception as exc:  # noqa: BLE001 - a run that cannot finish is one line, not a traceback
+        LOGGER.info("run %s failed", run_id, exc_info=True)
+        code = _fail(describe_failure(exc, output), EXIT_FAILED)
     finally:
         lock.release()
     if lock.lost:
         return _fail(f"the lease on {output} was lost during the run (not renewed for a whole term): another launcher may have written to it too", EXIT_FAILED)
     return code
+
+
+def describe_failure(exc: BaseException, output: str) -> str:
+    """One line for a run that could not finish: the cause that matters, not Beam's wrapping.
+
+    A full disk shows up as an OSError deep in a worker, wrapped (as text) in Beam's own
+    errors; it is named plainly. Nothing half-written is visible: the next run rolls a
+    journaled commit forward or drops the unfinished run's files.
+    """
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain) or "No space left on device" in text:
+        return (f"no space left on device while writing {output}: free some space and run again "
+                "(nothing half-written is visible; the next run finishes or discards this one)")
+    last = next((line.strip() for line in reversed(str(chain[-1]).splitlines()) if line.strip()), type(chain[-1]).__name__)
+    return f"the run failed: {type(chain[-1]).__name__}: {last[:300]} (-v for the traceback)"
 
 
 def _run_locked(cfg, options, output: str, run_id: str) -> int:
@@ -341,6 +365,9 @@ def _setup_logging(verbose: bool) -> None:
         # Beam logs every stage at INFO and warns about optional GCP clients; keep the
         # terminal for newsbeam's own messages.
         logging.getLogger("apache_beam").setLevel(logging.ERROR)
+        # A worker's failure is logged by Beam with a page of traceback before it reaches
+        # the CLI, which says it in one line (describe_failure); -v shows both.
+        logging.getLogger("apache_beam.runners").setLevel(logging.CRITICAL)
         logging.getLogger("trafilatura").setLevel(logging.ERROR)
         logging.getLogger("htmldate").setLevel(logging.ERROR)
 

@@ -70,6 +70,12 @@ class ReadConfig(_Strict):
     max_file_bytes: int = Field(default=10_000_000, ge=1024)
     # Extracted articles shorter than this are error rows (link posts, stubs, paywalls).
     min_words: int = Field(default=20, ge=1)
+    # Links out of an input directory or glob's tree are error rows unless this is on.
+    follow_links: bool = False
+    # An article's text is cut at this many characters (a book-length "article" is a dump,
+    # and a 100 MB JSON line would otherwise take gigabytes); a JSON line longer than four
+    # times this in bytes is an error row before it is parsed.
+    max_article_chars: int = Field(default=500_000, ge=1000)
 
 
 class FetchConfig(_Strict):

@@ -37,6 +37,7 @@ from newsbeam.pipelines.config import ResolvedConfig
 from newsbeam.pipelines.stopping import EARLY_STOP
 from newsbeam.records import Failure, FeedItem, RowKey, TaggedArticle, article_row, error_row
 from newsbeam.state import read_seen, seen_files, url_id
+from newsbeam.text import MAX_ARTICLE_CHARS
 from newsbeam.transforms.fetch import FAILED, RETRY_FEEDS, _FetchFeedFn, _FetchPageFn, policy_from_config
 from newsbeam.transforms.write import file_schema, partition_dir, write_shard
 
@@ -115,7 +116,7 @@ class _PollAndCommitFn(beam.DoFn):
         self._feed_fn._validators = self._shared.validators  # in memory only (see module doc)
         self._page_fn = _FetchPageFn(self.policy)
         self._page_fn._loop, self._page_fn._fetcher = self._feed_fn._loop, self._feed_fn._fetcher
-        self._extractor = Extractor(self.cfg["min_words"])
+        self._extractor = Extractor(self.cfg["min_words"], self.cfg.get("max_article_chars", MAX_ARTICLE_CHARS))
         self._tagger = Tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [Claim(i, t) for i, t in self.cfg["claims"]],
                               tier=self.cfg.get("tagging_model", "fast"))
 
@@ -274,6 +275,7 @@ def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interva
         kwargs["stop_timestamp"] = start + poll_interval * (max_polls - 0.5)
     cfg_parts = {
         "min_words": cfg.read.min_words,
+        "max_article_chars": cfg.read.max_article_chars,
         "taxonomy": cfg.taxonomy,
         "tagging_model": cfg.tagging_model,
         "tone_lexicon": cfg.tone_lexicon,

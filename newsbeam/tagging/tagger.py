@@ -34,6 +34,8 @@ LANGUAGES = frozenset({"en"})
 # Articles are tagged on their first sentences: the lead carries the events and the
 # claims; a very long text adds cost, not signal.
 MAX_SENTENCES = 60
+# Sixty sentences fit well inside this many characters (news sentences average ~150).
+MAX_TAG_CHARS = 60_000
 
 _TOKEN = re.compile(r"[a-z]+")
 
@@ -114,7 +116,8 @@ class Tagger:
         """Tag one article; ``language`` (ISO 639-1) outside LANGUAGES leaves it untagged."""
         if language and language not in LANGUAGES:
             return TagResult(None, {}, {}, [], None)
-        sentences = article_sentences(text)[:MAX_SENTENCES]
+        # The first MAX_SENTENCES are all that is tagged: split only the text they can come from.
+        sentences = article_sentences(text[:MAX_TAG_CHARS])[:MAX_SENTENCES]
         if title and is_boilerplate(title):
             title = None
         event_sentences = sentences[:ACCURATE_SENTENCES] if self.tier == "accurate" else sentences

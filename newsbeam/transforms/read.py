@@ -30,7 +30,9 @@ from newsbeam.text import (
     FORMAT_FEED,
     FORMAT_HTML,
     FORMAT_JSONL,
+    MAX_ARTICLE_CHARS,
     DecodeError,
+    cap_text,
     clean_text,
     decode_bytes,
     gunzip_if_needed,
@@ -73,16 +75,79 @@ def unreadable_local_file(path: str) -> tuple[str, str] | None:
     return None
 
 
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _glob_root(pattern: str) -> str:
+    """The directory a local glob (or a directory) cannot leave: its part before the first wildcard."""
+    if os.path.isdir(pattern):
+        return os.path.realpath(pattern)
+    parts = pattern.split(os.sep)
+    first_wild = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts) - 1)
+    return os.path.realpath(os.sep.join(parts[:first_wild]) or ".")
+
+
+def expand_local(pattern: str, follow_links: bool = False):
+    """Yield ``(path, size)`` for each regular file a local glob or directory names, and
+    ``(path, (error type, message))`` for each thing it names but must not read.
+
+    Nothing is skipped silently: a link to nothing (``BrokenLink``), a link out of the
+    input's tree (``LinkOutsideInput``, unless ``follow_links``: a link to /etc/passwd is
+    not an article), a subdirectory that cannot be listed (``UnreadableDirectory``), a
+    FIFO, socket or device, or a name that is not UTF-8 (``unreadable_local_file``).
+    Links inside the tree are followed; linked directories are not descended into.
+    """
+    import glob as globlib
+
+    root = _glob_root(pattern)
+    problems: list[tuple[str, tuple[str, str]]] = []
+    if os.path.isdir(pattern):
+        def unreadable(err: OSError):
+            problems.append((err.filename or pattern, ("UnreadableDirectory", err.strerror or str(err))))
+
+        candidates = []
+        for dirpath, dirnames, filenames in os.walk(pattern, onerror=unreadable):
+            candidates += [os.path.join(dirpath, name) for name in sorted(filenames)]
+            candidates += [os.path.join(dirpath, name) for name in sorted(dirnames) if os.path.islink(os.path.join(dirpath, name))]
+    else:
+        candidates = sorted(globlib.glob(pattern, recursive=True))
+    yield from problems
+    for path in candidates:
+        if os.path.islink(path):
+            target = os.path.realpath(path)
+            if not os.path.exists(target):
+                yield path, ("BrokenLink", "the path is a link to nothing")
+                continue
+            if not follow_links and os.path.commonpath([root, target]) != root:
+                yield path, ("LinkOutsideInput", f"a link out of the input tree (to {target}); read.follow_links allows it")
+                continue
+            if os.path.isdir(target):
+                yield path, ("LinkedDirectory", "a link to a directory: not descended into (name the directory itself)")
+                continue
+        elif os.path.isdir(path):
+            continue  # a glob matched a directory: its files are matched by their own names
+        problem = unreadable_local_file(path)
+        if problem:
+            yield path, problem
+            continue
+        try:
+            yield path, os.stat(path).st_size
+        except OSError as exc:
+            yield path, (type(exc).__name__, str(exc))
+
+
 class _MatchFn(beam.DoFn):
     """Expand one input glob (or directory) to ``(path, size, source)`` tuples."""
 
-    def __init__(self):
+    def __init__(self, follow_links: bool = False):
+        self.follow_links = follow_links
         self.matched = Metrics.counter("newsbeam", "read.files_matched")
 
     def process(self, spec: tuple[str, str | None]):
         pattern, source = spec
-        if storage.is_local(pattern) and os.path.isdir(pattern):
-            pattern = os.path.join(pattern, "**")
+        if storage.is_local(pattern):
+            yield from self._local(pattern, source)
+            return
         try:
             results = FileSystems.match([pattern])
             metas = [m for r in results for m in r.metadata_list]
@@ -91,7 +156,6 @@ class _MatchFn(beam.DoFn):
                 FAILED, Failure(STAGE_READ, pattern, type(exc).__name__, str(exc))
             )
             return
-        metas = [m for m in metas if not (storage.is_local(m.path) and os.path.isdir(m.path))]
         if not metas:
             LOGGER.warning("input %s matched no file", pattern)
             yield beam.pvalue.TaggedOutput(
@@ -99,19 +163,32 @@ class _MatchFn(beam.DoFn):
             )
             return
         for meta in metas:
-            problem = unreadable_local_file(meta.path) if storage.is_local(meta.path) else None
-            if problem:
-                yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_READ, printable_path(meta.path), *problem))
-                continue
             self.matched.inc()
             yield meta.path, meta.size_in_bytes, source
+
+    def _local(self, pattern: str, source: str | None):
+        found = False
+        for path, outcome in expand_local(pattern, self.follow_links):
+            found = True
+            if isinstance(outcome, tuple):
+                yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_READ, printable_path(path), *outcome))
+            else:
+                self.matched.inc()
+                yield path, outcome, source
+        if not found:
+            LOGGER.warning("input %s matched no file", pattern)
+            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_READ, pattern, "NoMatch", "the input glob matched no file"))
 
 
 class MatchInputs(beam.PTransform):
     """Expand input globs to files; a glob that matches nothing is a warning and an error row."""
 
+    def __init__(self, follow_links: bool = False):
+        super().__init__()
+        self.follow_links = follow_links
+
     def expand(self, specs):
-        return specs | "Match" >> beam.ParDo(_MatchFn()).with_outputs(FAILED, main="files")
+        return specs | "Match" >> beam.ParDo(_MatchFn(self.follow_links)).with_outputs(FAILED, main="files")
 
 
 def _text_file_document(path: str, text: str, source: str | None) -> RawDocument:
@@ -140,12 +217,21 @@ def _parse_datetime(value) -> dt.datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def jsonl_documents(path: str, text: str, source: str | None):
-    """Yield a RawDocument or a Failure for every non-blank line of a JSON Lines file."""
+def jsonl_documents(path: str, text: str, source: str | None, max_article_chars: int = MAX_ARTICLE_CHARS):
+    """Yield a RawDocument or a Failure for every non-blank line of a JSON Lines file.
+
+    A line longer than four times ``max_article_chars`` is an error row before it is
+    parsed (parsing and normalising a 100 MB line takes gigabytes); a text longer than
+    ``max_article_chars`` is cut there, at a word boundary.
+    """
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         ident = f"{path}:{lineno}"
+        if len(line) > 4 * max_article_chars:
+            yield Failure(STAGE_READ, ident, "TooLarge",
+                          f"a line of {len(line)} characters exceeds 4 x read.max_article_chars={max_article_chars}")
+            continue
         try:
             row = json.loads(line)
             if not isinstance(row, dict):
@@ -154,14 +240,14 @@ def jsonl_documents(path: str, text: str, source: str | None):
             if not isinstance(body, str) or not body.strip():
                 raise ValueError("missing or empty 'text'")
             published = _parse_datetime(row.get("published_at"))
-        except (ValueError, OverflowError, TypeError) as exc:
-            yield Failure(STAGE_READ, ident, "BadJsonLine", str(exc))
+        except (ValueError, OverflowError, TypeError, RecursionError) as exc:
+            yield Failure(STAGE_READ, ident, "BadJsonLine", str(exc) if not isinstance(exc, RecursionError) else "JSON nested too deeply")
             continue
         url = row.get("url") if isinstance(row.get("url"), str) else None
         yield RawDocument(
             input=f"{path}#{row['id']}" if row.get("id") is not None else ident,
             kind=KIND_TEXT,
-            body=clean_text(body),
+            body=cap_text(clean_text(body), max_article_chars),
             url=url,
             title_hint=str(row["title"]) if row.get("title") else None,
             author_hint=str(row["author"]) if row.get("author") else None,
@@ -172,7 +258,7 @@ def jsonl_documents(path: str, text: str, source: str | None):
         )
 
 
-def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int):
+def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int, max_article_chars: int = MAX_ARTICLE_CHARS):
     """Turn one file's bytes into RawDocuments, FeedItems or Failures (a generator)."""
     data = gunzip_if_needed(data, max_bytes)
     fmt = sniff_format(data[:4096], path)
@@ -188,14 +274,15 @@ def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int):
     elif fmt == FORMAT_HTML:
         yield RawDocument(input=path, kind=KIND_HTML, body=text, source=source)
     elif fmt == FORMAT_JSONL:
-        yield from jsonl_documents(path, text, source)
+        yield from jsonl_documents(path, text, source, max_article_chars)
     else:
         yield _text_file_document(path, text, source)
 
 
 class _ReadFileFn(beam.DoFn):
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, max_article_chars: int = MAX_ARTICLE_CHARS):
         self.max_bytes = max_bytes
+        self.max_article_chars = max_article_chars
         self.docs = Metrics.counter("newsbeam", "read.documents")
         self.items = Metrics.counter("newsbeam", "read.feed_items")
         self.failed = Metrics.counter("newsbeam", "read.failed")
@@ -211,7 +298,7 @@ class _ReadFileFn(beam.DoFn):
             return
         try:
             data = storage.read_bytes(path, limit=self.max_bytes)
-            records = list(read_local_file(path, data, source, self.max_bytes))
+            records = list(read_local_file(path, data, source, self.max_bytes, self.max_article_chars))
         except DecodeError as exc:
             records = [Failure(STAGE_READ, path, "Undecodable", str(exc))]
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the run
@@ -231,11 +318,12 @@ class _ReadFileFn(beam.DoFn):
 class ReadLocalInputs(beam.PTransform):
     """Read matched files into RawDocuments (main), FeedItems and Failures."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, max_article_chars: int = MAX_ARTICLE_CHARS):
         super().__init__()
         self.max_bytes = max_bytes
+        self.max_article_chars = max_article_chars
 
     def expand(self, files):
-        return files | "ReadFile" >> beam.ParDo(_ReadFileFn(self.max_bytes)).with_outputs(
+        return files | "ReadFile" >> beam.ParDo(_ReadFileFn(self.max_bytes, self.max_article_chars)).with_outputs(
             FEED_ITEMS, FAILED, main="documents"
         )
