@@ -19,6 +19,7 @@ the same list to readers of their own, such as ``duckdb.read_parquet([...])``.
 
 from __future__ import annotations
 
+import json
 import posixpath
 
 import pyarrow as pa
@@ -44,17 +45,28 @@ def run_of(file_name: str) -> str | None:
     return stem.rsplit("-", 1)[0] if "-" in stem else None
 
 
-def committed_view(output: str) -> tuple[set[str], set[str]]:
-    """(ids of committed runs, output-relative paths that committed compactions removed).
+def committed_view(output: str) -> tuple[set[str], set[str]] | None:
+    """(ids of committed runs, output-relative paths that committed compactions removed), or
+    None for Parquet that newsbeam did not write (no ``_runs/`` and no ``_tmp/``): read whole.
 
-    One listing of ``_runs/``; only compaction manifests (rare) are read.
+    One listing of ``_runs/``; only compaction manifests (rare) are read. Through Arrow's
+    filesystems, like the data, so a reader needs no Beam options.
     """
-    manifests = storage.list_files(storage.join(output, "_runs", "*.json"))
+    fs, root = storage.arrow_filesystem(output)
+
+    def listing(sub: str):
+        selector = pafs.FileSelector(posixpath.join(root, sub), recursive=False, allow_not_found=True)
+        return [i for i in fs.get_file_info(selector) if i.type != pafs.FileType.NotFound]
+
+    manifests = [i.path for i in listing("_runs") if i.path.endswith(".json")]
+    if not manifests and not listing(storage.TMP_DIR):
+        return None
     runs = {posixpath.basename(p)[: -len(".json")] for p in manifests}
     removed: set[str] = set()
     for path in manifests:
         if posixpath.basename(path).startswith("compact-"):
-            removed.update(storage.read_json(path).get("removed", []))
+            with fs.open_input_stream(path) as fh:
+                removed.update(json.loads(fh.read()).get("removed", []))
     return runs, removed
 
 
@@ -62,11 +74,13 @@ def committed_files(output: str, kind: str) -> tuple[pafs.FileSystem, str, list[
     """The filesystem, the root of ``kind`` and its committed Parquet files."""
     fs, root = storage.arrow_filesystem(storage.join(output, kind))
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
-    runs, removed = committed_view(output)
+    view = committed_view(output)
     files = sorted(
         i.path for i in infos
-        if i.type == pafs.FileType.File and run_of(posixpath.basename(i.path)) in runs
-        and f"{kind}/{posixpath.relpath(i.path, root)}" not in removed
+        if i.type == pafs.FileType.File and i.path.endswith(".parquet") and (
+            view is None
+            or (run_of(posixpath.basename(i.path)) in view[0] and f"{kind}/{posixpath.relpath(i.path, root)}" not in view[1])
+        )
     )
     return fs, root, files
 

@@ -122,5 +122,5 @@ def test_bad_inputs_never_crash_the_run(tmp_path):
     assert by_input["huge.html"] == ("read", "TooLarge")
     assert by_input["nothing-*.txt"] == ("read", "NoMatch")
     assert by_input["rows.jsonl"] == ("read", "BadJsonLine")
-    assert by_input["dangling.html"] == ("read", "NoMatch")  # Beam lists no dangling link
+    assert by_input["dangling.html"] == ("read", "BrokenLink")  # named, not skipped
     assert len([e for e in errors if e[0].endswith(("rows.jsonl:1", "rows.jsonl:2"))]) == 2
