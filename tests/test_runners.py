@@ -119,8 +119,9 @@ def test_metadata_parameters_are_real_cli_options():
     assert re.fullmatch(metadata["parameters"][0]["regexes"][0], "gs://bucket/config/newsbeam.yaml")
 
 
-class _Captured(Exception):
-    pass
+class _Captured(BaseException):
+    """Raised by the intercepted Pipeline.run; a BaseException, so the CLI's one-line
+    handling of failed runs (which catches Exception) lets it through."""
 
 
 def _graph(monkeypatch, entry) -> set[str]:

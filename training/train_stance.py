@@ -25,8 +25,10 @@ VOCAB = 5000
 HIDDEN = 100
 EPOCHS = 12
 ALPHA = 3e-4
-# Oversampling of the rare labels in training (disagree is 2 % of FNC-1).
-OVERSAMPLE = {"agree": 2, "disagree": 8, "discuss": 1, "unrelated": 1}
+# Oversampling of the rare labels in training (disagree is 2 % of FNC-1). Epochs, hidden
+# units and this were chosen by macro-F1 on the calibration stories (never the held-out
+# ones): disagree x4 gave 0.655 there, x8 0.645; 20 epochs or 200 units did no better.
+OVERSAMPLE = {"agree": 2, "disagree": 4, "discuss": 1, "unrelated": 1}
 MODEL = data.REPO / "newsbeam" / "tagging" / "models" / "stance.npz"
 
 
