@@ -1,9 +1,12 @@
 """Tagging speed: both tiers on 600-word articles with three claims, one core.
 
+``fast-no-actors`` is the fast tier without the actor coding (``tagging.actors: null``),
+timed in the same alternating rounds: the ratio is what actors cost.
+
 Uses the real news pages of ../shared/data/extraction when present (their extracted text
 cut or repeated to 600 words), generated text otherwise. Reports the median of rounds.
 
-    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5] [--tiers fast,accurate]
+    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5] [--tiers fast,fast-no-actors,accurate]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--tiers", default="fast,accurate", help="tiers to time, alternating rounds (accurate only if installed)")
+    parser.add_argument("--tiers", default="fast,fast-no-actors,accurate", help="tiers to time, alternating rounds (accurate only if installed)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from newsbeam.pipelines.config import load_config
@@ -62,7 +65,11 @@ def main() -> int:
             torch.set_num_threads(1)  # one core, like the fast tier
         except (EncoderUnavailable, ImportError):
             tiers.remove("accurate")
-    taggers = {t: Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=t) for t in tiers}
+    taggers = {
+        t: Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=t.split("-")[0],
+                  actors=None if t.endswith("no-actors") else cfg.actors)
+        for t in tiers
+    }
     docs = texts(args.articles)
     rates: dict[str, list[float]] = {t: [] for t in tiers}
     for _ in range(args.rounds):
@@ -70,7 +77,7 @@ def main() -> int:
             encoder = tagger.events_model.encoder
             if encoder is not None:
                 encoder._cache.clear()  # every round encodes its sentences afresh
-            n = len(docs) if tier == "fast" else max(20, len(docs) // 10)
+            n = max(20, len(docs) // 10) if tier == "accurate" else len(docs)
             start = time.perf_counter()
             for doc in docs[:n]:
                 tagger.tag("A headline about the talks", doc)
@@ -80,8 +87,11 @@ def main() -> int:
     for tier, values in rates.items():
         med = statistics.median(values)
         print(f"{tier} tier: {med:.1f} articles/s ({1000 / med:.2f} ms per article); rounds: {', '.join(f'{r:.1f}' for r in values)}")
-    if len(rates) == 2:
+    if "fast" in rates and "accurate" in rates:
         print(f"accurate / fast time per article: {statistics.median(rates['fast']) / statistics.median(rates['accurate']):.1f}x")
+    if "fast" in rates and "fast-no-actors" in rates:
+        ratio = statistics.median(rates["fast-no-actors"]) / statistics.median(rates["fast"])
+        print(f"fast with actors / without, time per article: {ratio:.3f}x")
     return 0
 
 

@@ -27,7 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from newsbeam import storage
-from newsbeam.records import DERIVED_PARTITIONS
+from newsbeam.records import ARTICLE_SCHEMA, DERIVED_PARTITIONS, ERROR_SCHEMA
 
 # Hive partition values are text in the path; these are given the types DuckDB's own
 # hive-partition detection gives them, so a query reads the same on every store.
@@ -98,7 +98,14 @@ def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:
     if not files:
         return None
     keys = [part.split("=", 1)[0] for part in posixpath.relpath(posixpath.dirname(files[0]), root).split("/") if "=" in part]
-    partitioning = ds.partitioning(
-        pa.schema([(k, _PARTITION_TYPES.get(k, pa.string())) for k in keys]), flavor="hive"
-    ) if keys else None
-    return ds.dataset(files, filesystem=fs, format="parquet", partitioning=partitioning, partition_base_dir=root)
+    partition_schema = pa.schema([(k, _PARTITION_TYPES.get(k, pa.string())) for k in keys])
+    partitioning = ds.partitioning(partition_schema, flavor="hive") if keys else None
+    # The current schema, so that files written before a column was added read it as null
+    # (a dataset otherwise takes its schema from the first file).
+    current = {"articles": ARTICLE_SCHEMA, "errors": ERROR_SCHEMA}.get(kind)
+    schema = None
+    if current is not None:
+        fields = [f for f in current if f.name not in keys]
+        schema = pa.schema(fields + list(partition_schema), metadata=current.metadata)
+    return ds.dataset(files, schema=schema, filesystem=fs, format="parquet", partitioning=partitioning,
+                      partition_base_dir=root)

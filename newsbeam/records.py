@@ -135,6 +135,8 @@ class TaggedArticle:
     event_evidence: dict[str, str]
     stances: tuple[Stance, ...]
     tone: float | None
+    # Per event type with evidence: {event_type, source, target, evidence} (see Tagger.event_actors).
+    event_actors: tuple[dict, ...] = ()
 
 
 _STANCE_TYPE = pa.struct(
@@ -143,6 +145,23 @@ _STANCE_TYPE = pa.struct(
         pa.field("target", pa.string()),
         pa.field("label", pa.string()),
         pa.field("score", pa.float32()),
+        pa.field("evidence", pa.string()),
+    ]
+)
+
+_ACTOR_TYPE = pa.struct(
+    [
+        pa.field("text", pa.string()),
+        pa.field("code", pa.string()),  # ISO 3166 alpha-3, or IGO; null where no country is known
+        pa.field("sector", pa.string()),
+    ]
+)
+
+_EVENT_ACTORS_TYPE = pa.struct(
+    [
+        pa.field("event_type", pa.string()),
+        pa.field("source", pa.list_(_ACTOR_TYPE)),
+        pa.field("target", pa.list_(_ACTOR_TYPE)),
         pa.field("evidence", pa.string()),
     ]
 )
@@ -167,12 +186,16 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("event_type", pa.string()),  # null: not tagged (unsupported language)
         pa.field("event_scores", pa.map_(pa.string(), pa.float32())),
         pa.field("event_evidence", pa.map_(pa.string(), pa.string())),
+        pa.field("event_actors", pa.list_(_EVENT_ACTORS_TYPE)),
+        # The primary event's distinct actor codes, for grouping by dyad.
+        pa.field("source_codes", pa.list_(pa.string())),
+        pa.field("target_codes", pa.list_(pa.string())),
         pa.field("stances", pa.list_(_STANCE_TYPE)),
         pa.field("tone", pa.float32()),
         pa.field("input", pa.string()),
         pa.field("run_id", pa.string(), nullable=False),
     ],
-    metadata={"newsbeam.schema": "articles/1"},
+    metadata={"newsbeam.schema": "articles/2"},
 )
 
 ERROR_SCHEMA = pa.schema(
@@ -219,11 +242,20 @@ def article_row(tagged: TaggedArticle, run_id: str) -> dict:
         "event_type": tagged.event_type,
         "event_scores": list(tagged.event_scores.items()),
         "event_evidence": list(tagged.event_evidence.items()),
+        "event_actors": list(tagged.event_actors),
+        "source_codes": primary_codes(tagged, "source"),
+        "target_codes": primary_codes(tagged, "target"),
         "stances": [dataclasses.asdict(s) for s in tagged.stances],
         "tone": tagged.tone,
         "input": a.input,
         "run_id": run_id,
     }
+
+
+def primary_codes(tagged: TaggedArticle, role: str) -> list[str]:
+    """Distinct codes of the primary event's ``role`` actors ([] when it has none)."""
+    entry = next((e for e in tagged.event_actors if e["event_type"] == tagged.event_type), None)
+    return [] if entry is None else list(dict.fromkeys(a["code"] for a in entry[role] if a.get("code")))
 
 
 def error_row(failure: Failure, run_id: str) -> dict:

@@ -48,6 +48,7 @@ class Aggregates:
     languages: list[tuple] = field(default_factory=list)  # (language, n)
     events: list[tuple] = field(default_factory=list)  # (event_type, n)
     errors: list[tuple] = field(default_factory=list)  # (stage, error_type, n)
+    dyads: list[tuple] = field(default_factory=list)  # (event_type, source code, target code, articles)
     runs: int = 0
 
 
@@ -95,6 +96,7 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
         agg.languages = con.execute(
             "SELECT coalesce(language, 'unknown') l, count(*) n FROM f GROUP BY l ORDER BY n DESC, l"
         ).fetchall()
+        agg.dyads = _dyads(con)
         agg.stance_time = con.execute(
             f"SELECT s.claim_id, any_value(s.target), {b} t, s.label, count(*) "
             "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
@@ -105,6 +107,25 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
         ).fetchall()
     agg.runs = len(storage.list_files(storage.join(output, "_runs", "*.json")))
     return agg
+
+
+# Source -> target pairs of each event type found in an article (its event_actors), counted
+# once per article; actors without a country code are left out.
+_DYADS_SQL = """
+WITH e AS (SELECT article_id, unnest(event_actors) AS ea FROM f),
+     s AS (SELECT article_id, ea.event_type AS et, unnest(list_distinct([x.code FOR x IN ea.source IF x.code IS NOT NULL])) AS sc,
+                  list_distinct([x.code FOR x IN ea.target IF x.code IS NOT NULL]) AS tcs FROM e),
+     d AS (SELECT DISTINCT article_id, et, sc, tc FROM (SELECT article_id, et, sc, unnest(tcs) AS tc FROM s))
+SELECT et, sc, tc, count(*) AS n FROM d GROUP BY ALL ORDER BY n DESC, et, sc, tc LIMIT ?
+"""
+TOP_DYADS = 20
+
+
+def _dyads(con) -> list[tuple]:
+    columns = {row[0] for row in con.execute("DESCRIBE f").fetchall()}
+    if "event_actors" not in columns:  # an output written before actors were coded
+        return []
+    return con.execute(_DYADS_SQL, [TOP_DYADS]).fetchall()
 
 
 def _source(con, output: str, kind: str) -> str | None:
@@ -255,12 +276,22 @@ def chart_stances(agg: Aggregates) -> list[tuple[str, str, str]]:
     return charts
 
 
-def chart_bars(rows: list[tuple], title: str, xlabel: str, colors: dict | None = None, limit: int = 15) -> str:
+def chart_dyads(agg: Aggregates) -> str:
+    """The most frequent source -> target pairs, each bar coloured by its event type."""
+    rows = [(f"{et}: {sc} \u2192 {tc}", n) for et, sc, tc, n in agg.dyads]
+    return chart_bars(rows, "Who did what to whom: top source \u2192 target pairs", "articles", EVENT_COLORS,
+                      limit=TOP_DYADS, color_keys=[et for et, _, _, _ in agg.dyads], width=7.0)
+
+
+def chart_bars(rows: list[tuple], title: str, xlabel: str, colors: dict | None = None, limit: int = 15,
+               color_keys: list[str] | None = None, width: float = 5.2) -> str:
     rows = rows[:limit]
-    fig, ax = _figure(width=5.2, height=max(1.6, 0.32 * len(rows) + 0.9))
+    fig, ax = _figure(width=width, height=max(1.6, 0.32 * len(rows) + 0.9))
     labels = [str(r[0]) for r in rows][::-1]
     values = [r[-1] for r in rows][::-1]
-    ax.barh(labels, values, color=[(colors or {}).get(lbl, "#4c72b0") for lbl in labels])
+    keys = (color_keys[: len(rows)] if color_keys else labels[::-1])[::-1]
+    ax.barh(range(len(labels)), values, color=[(colors or {}).get(k, "#4c72b0") for k in keys])
+    ax.set_yticks(range(len(labels)), labels)
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
@@ -309,6 +340,8 @@ def render_html(agg: Aggregates, output: str, since: str | None, until: str | No
             f"<div>{chart_bars(agg.languages, 'Languages', 'articles')}</div>",
             f"<div>{chart_bars(agg.events, 'Event types, all articles', 'articles', EVENT_COLORS, limit=17)}</div>",
             "</div>",
+            "<h2 id='dyads'>Actors: source \u2192 target per event type</h2>",
+            chart_dyads(agg) if agg.dyads else "<p>No event with a coded source and target in this window.</p>",
         ]
     parts.append("<h2 id='errors'>Errors by stage and type</h2>")
     if agg.errors:
@@ -336,6 +369,8 @@ def terminal_summary(agg: Aggregates) -> str:
         per_claim[claim_id][label] += n
     for claim_id, labels in sorted(per_claim.items()):
         lines.append(f"stance {claim_id}: " + ", ".join(f"{k} {labels.get(k, 0)}" for k in ("agree", "disagree", "discuss", "unrelated")))
+    if agg.dyads:
+        lines.append("top dyads:    " + ", ".join(f"{et} {sc}->{tc} {n}" for et, sc, tc, n in agg.dyads[:5]))
     if agg.errors:
         lines.append("errors:       " + ", ".join(f"{s}/{t} {n}" for s, t, n in agg.errors[:6]))
     return "\n".join(lines)

@@ -57,6 +57,9 @@ def test_report_window_filters(sample_out, tmp_path):
     assert proc.returncode == 2 and "is not a date" in proc.stderr
 
 
+CODES = ("AFG", "USA", "PAK", "IRQ", "SYR", "IGO")
+
+
 def _synthetic(out, n=100_000, days=400):
     """n articles over `days` days, written like the pipeline does (Hive by published_date)."""
     rng = random.Random(7)
@@ -65,12 +68,16 @@ def _synthetic(out, n=100_000, days=400):
     rows = {name: [] for name in ARTICLE_SCHEMA.names}
     for i in range(n):
         ts = start + dt.timedelta(days=rng.randrange(days), hours=rng.randrange(24))
+        event_type, src, dst = rng.choice(types), rng.choice(CODES), rng.choice(CODES)
+        actor = lambda code: {"text": code, "code": code, "sector": None}  # noqa: E731
         values = {
             "article_id": f"{i:032x}", "url": None, "final_url": None, "canonical_url": None,
             "source": f"source-{rng.randrange(30)}", "title": f"t{i}", "author": None, "published_at": ts,
             "fetched_at": ts, "language": rng.choice(["en", "de", "fr"]), "text": "x", "word_count": 1,
-            "text_fingerprint": f"{i:032x}", "event_type": rng.choice(types),
+            "text_fingerprint": f"{i:032x}", "event_type": event_type,
             "event_scores": [], "event_evidence": [],
+            "event_actors": [{"event_type": event_type, "source": [actor(src)], "target": [actor(dst)], "evidence": "e"}],
+            "source_codes": [src], "target_codes": [dst],
             "stances": [{"claim_id": "c1", "target": "A claim.", "label": rng.choice(["agree", "disagree", "discuss", "unrelated"]), "score": 0.5, "evidence": None}],
             "tone": 0.0, "input": "gen", "run_id": "r",
         }
@@ -89,6 +96,7 @@ def test_report_scales_to_a_hundred_thousand_articles(tmp_path):
     html = report.render_html(agg, str(tmp_path), None, None)
     assert len(html) < 3_000_000  # aggregates, not rows
     assert "Articles per week, by source" in html and "other sources" in html
+    assert len(agg.dyads) == report.TOP_DYADS and "id='dyads'" in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")

@@ -29,8 +29,11 @@ def test_make_eval_scores_every_set_without_its_source_and_holds_the_measured_fl
     assert numbers["stance_macro_f1"] >= 0.55
     assert numbers["stance_disagree_f1"] >= 0.18
     assert numbers["stance_ece"] <= 0.08
+    # Actors: the targets, on the half of the PLOVER sentences never read.
+    assert numbers["actors_held_back_source_f1"] >= 0.75
+    assert numbers["actors_held_back_target_f1"] >= 0.60
     text = (tmp_path / "EVAL.md").read_text()
-    assert "confusion" in text and "FNC-1 score" in text and "trained without" in text
+    assert "confusion" in text and "FNC-1 score" in text and "trained without" in text and "Actors" in text
 
 
 def test_no_training_source_is_scored_on():

@@ -65,7 +65,8 @@ def event_tagger(exclude: tuple[str, ...], tmp: str, tier: str = "fast") -> Tagg
     vec, clf = train_events.fit(train_events.training_examples(exclude=exclude), patterns, accurate=tier == "accurate")
     path = Path(tmp) / f"events-{tier}-without-{'-'.join(exclude)}.npz"
     train_events.export(vec, clf, path, {"exclude": list(exclude)})
-    return Tagger(taxonomy, {}, [], event_model=str(path), tier=tier)
+    actors = yaml.safe_load((data.REPO / "configs" / "taxonomy" / "actors.yaml").read_text())
+    return Tagger(taxonomy, {}, [], event_model=str(path), tier=tier, actors=actors)
 
 
 def available_tiers() -> list[str]:
@@ -109,13 +110,17 @@ def sample(items: list[tuple[str, str]], per_label: int) -> list[tuple[str, str]
     return out
 
 
-def eval_events(tiers: list[str]) -> tuple[list[str], dict]:
+def eval_events(tiers: list[str], kept: dict | None = None) -> tuple[list[str], dict]:
+    """Sections and numbers of the event-type evaluation; ``kept`` receives the fast
+    tagger trained without PLOVER (the actors' end-to-end score uses it)."""
     sections, numbers, side = [], {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name, exclude, load, labels, what in EVENT_SPLITS:
             items = load()
             min_support = 1 if name == "plover" else MIN_SUPPORT  # PLOVER's gold set: every type counts
             taggers = {tier: event_tagger(exclude, tmp, tier) for tier in tiers}
+            if kept is not None and name == "plover":
+                kept["plover_fast"] = taggers["fast"]
             for tier in tiers:
                 scored = items if tier == "fast" else sample(items, ACCURATE_SAMPLE)
                 gold = [y for _, y in scored]
@@ -159,8 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         " without its source (events) or without its stories (stance); nothing the project wrote is scored on.",
         "",
     ]
-    event_sections, numbers = eval_events(tiers)
+    kept: dict = {}
+    event_sections, numbers = eval_events(tiers, kept)
     sections += event_sections
+    from training import evaluate_actors
+
+    actor_sections, actor_numbers = evaluate_actors.eval_actors(kept.get("plover_fast"))
+    sections += actor_sections
+    numbers.update(actor_numbers)
     from training import evaluate_stance
 
     stance_sections, stance_numbers = evaluate_stance.eval_stance()

@@ -65,7 +65,7 @@ class ProcessDocuments(beam.PTransform):
         cfg, out_cfg = self.cfg, self.cfg.output
         extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words, cfg.read.max_article_chars)
         tagged = extracted.articles | "Tag" >> TagArticles(
-            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model
+            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors
         )
         written = tagged.tagged | "Write" >> WriteShards(
             ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file

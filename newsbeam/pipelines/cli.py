@@ -249,7 +249,8 @@ def cmd_tag(argv: list[str]) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
-    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model)
+    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model,
+                    actors=cfg.actors)
     # Bytes in, so that one line that is not UTF-8 is an error row, not the end of the run.
     src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
@@ -338,6 +339,8 @@ def tag_row(tagger, line: bytes | str) -> dict:
         "id": _row_id(row),
         "event_type": result.event_type,
         "event_scores": result.event_scores,
+        "actors": _primary_actor_codes(result),
+        "event_actors": result.event_actors,
         "stances": [
             {"target": s["target"], "label": s["label"], "score": s["score"], "evidence": s["evidence"]}
             | ({} if claims is not None else {"claim_id": s["claim_id"]})
@@ -345,6 +348,12 @@ def tag_row(tagger, line: bytes | str) -> dict:
         ],
         "tone": result.tone,
     }
+
+
+def _primary_actor_codes(result) -> dict:
+    """The primary event's source and target codes (empty lists when it has no actors)."""
+    source, target = result.primary_codes()
+    return {"source": source, "target": target}
 
 
 class _DropNoise(logging.Filter):

@@ -113,6 +113,9 @@ class TaggingConfig(_Strict):
     # fast: n-grams and cues, numpy only; accurate: plus a sentence encoder for the event
     # type (pip install 'newsbeam[accurate]'), about 25 times slower.
     model: Literal["fast", "accurate"] = "fast"
+    # The actor gazetteer (source and target of each event): a file, or a list of files
+    # merged in order (the world-wide default, then your topic's); null: no actors.
+    actors: str | list[str] | None = "taxonomy/actors.yaml"
 
 
 class Config(_Strict):
@@ -141,6 +144,7 @@ class ResolvedConfig(BaseModel):
     tone_lexicon: dict[str, Any]
     claims: list[ClaimSpec]
     tagging_model: str = "fast"
+    actors: dict[str, Any] | None = None
 
     @property
     def output_path(self) -> str:
@@ -261,6 +265,26 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
             err = exc.errors()[0]
             raise ConfigError(f"config {claims_file}: {_fmt_loc(err['loc'])}: {err['msg']}") from None
     _check_taxonomy(taxonomy, cfg_path)
+    actors = None
+    if tagging.actors:
+        from newsbeam.tagging.actors import Gazetteer, GazetteerError
+
+        from newsbeam.tagging.actors import merge_gazetteers
+
+        files = [tagging.actors] if isinstance(tagging.actors, str) else tagging.actors
+        parts = []
+        for name in files:
+            actors_file = _resolve_packaged(base_dir, name)
+            parts.append(part := _load_yaml(actors_file, "tagging.actors"))
+            try:
+                Gazetteer(part)
+            except GazetteerError as exc:
+                raise ConfigError(f"config {actors_file}: tagging.actors: {exc}") from None
+        try:
+            actors = merge_gazetteers(parts)
+            Gazetteer(actors)
+        except GazetteerError as exc:
+            raise ConfigError(f"config {cfg_path}: tagging.actors: {exc}") from None
     if tagging.model == "accurate":
         from newsbeam.tagging.encoder import EncoderUnavailable, check_available
 
@@ -283,6 +307,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         tone_lexicon=tone,
         claims=list(claims),
         tagging_model=tagging.model,
+        actors=actors,
     )
 
 

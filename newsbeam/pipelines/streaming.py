@@ -118,7 +118,7 @@ class _PollAndCommitFn(beam.DoFn):
         self._page_fn._loop, self._page_fn._fetcher = self._feed_fn._loop, self._feed_fn._fetcher
         self._extractor = Extractor(self.cfg["min_words"], self.cfg.get("max_article_chars", MAX_ARTICLE_CHARS))
         self._tagger = Tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [Claim(i, t) for i, t in self.cfg["claims"]],
-                              tier=self.cfg.get("tagging_model", "fast"))
+                              tier=self.cfg.get("tagging_model", "fast"), actors=self.cfg.get("actors"))
 
     def teardown(self):
         self._feed_fn.teardown()
@@ -278,6 +278,7 @@ def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interva
         "max_article_chars": cfg.read.max_article_chars,
         "taxonomy": cfg.taxonomy,
         "tagging_model": cfg.tagging_model,
+        "actors": cfg.actors,
         "tone_lexicon": cfg.tone_lexicon,
         "claims": [(c.id, c.text) for c in cfg.claims],
         "partition_by": list(cfg.output.partition_by),

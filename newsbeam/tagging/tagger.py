@@ -2,8 +2,9 @@
 
 Event type and stance come from models trained by ``make train`` (``training/``) and
 shipped with the package (``newsbeam/tagging/models/*.npz``, a few hundred KB to 1.4 MB);
-they run on the CPU with numpy only. Tone is the balance of a positive and a negative
-lexicon (``configs/taxonomy/tone.yaml``).
+they run on the CPU with numpy only. Each event type found gets its source and target
+actors from its evidence sentence (``actors.py``: rules over a gazetteer from config).
+Tone is the balance of a positive and a negative lexicon (``configs/taxonomy/tone.yaml``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsbeam.tagging.actors import ActorCoder, Gazetteer, codes, dominant_code
 from newsbeam.tagging.events import NONE, EventModel
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
@@ -55,6 +57,20 @@ class TagResult:
     event_evidence: dict[str, str]
     stances: list[dict] = field(default_factory=list)
     tone: float | None = 0.0
+    # One entry per event type with evidence, the primary type first:
+    # {event_type, source: [actor], target: [actor], evidence}; an actor is {text, code, sector}.
+    event_actors: list[dict] = field(default_factory=list)
+
+    @property
+    def actors(self) -> dict | None:
+        """Source and target actors of the primary event (None when it has none)."""
+        entry = next((e for e in self.event_actors if e["event_type"] == self.event_type), None)
+        return None if entry is None else {"source": entry["source"], "target": entry["target"]}
+
+    def primary_codes(self) -> tuple[list[str], list[str]]:
+        """The primary event's distinct source and target codes."""
+        actors = self.actors or {"source": [], "target": []}
+        return codes(actors["source"]), codes(actors["target"])
 
 
 class Tagger:
@@ -73,6 +89,7 @@ class Tagger:
         event_model: str | None = None,
         stance_model: str | None = None,
         tier: str = "fast",
+        actors: dict | None = None,
     ):
         if tier not in TIERS:
             raise ValueError(f"tagging tier {tier!r}: not one of {', '.join(TIERS)}")
@@ -86,6 +103,10 @@ class Tagger:
         self._positive = frozenset(tone_lexicon.get("positive", []))
         self._negative = frozenset(tone_lexicon.get("negative", []))
         self.claims = list(claims or [])
+        # No gazetteer, no actors: event_actors stays empty.
+        self.actor_coder = (
+            ActorCoder(Gazetteer(actors), dict(self.events_model.patterns.patterns)) if actors else None
+        )
 
     def tone(self, text: str) -> float:
         tokens = _TOKEN.findall(text.lower())
@@ -123,4 +144,23 @@ class Tagger:
         event_sentences = sentences[:ACCURATE_SENTENCES] if self.tier == "accurate" else sentences
         primary, scores, evidence = self.events_model.classify(title, event_sentences)
         stances = self.stances(title, sentences, self.claims if claims is None else claims)
-        return TagResult(primary, scores, evidence, stances, self.tone(f"{title or ''}\n{text}"))
+        event_actors = self.event_actors(title, sentences, primary, scores, evidence)
+        return TagResult(primary, scores, evidence, stances, self.tone(f"{title or ''}\n{text}"), event_actors)
+
+    def event_actors(self, title: str | None, sentences: list[str], primary: str, scores: dict[str, float],
+                     evidence: dict[str, str]) -> list[dict]:
+        """Source and target actors of each event type found, from its evidence sentence.
+
+        An actor named only by its sector ("police") takes its country from a place in the
+        sentence, else from the country the headline and lead name most.
+        """
+        if self.actor_coder is None or not evidence:
+            return []
+        context = dominant_code(self.actor_coder, ([title] if title else []) + sentences[:3])
+        ordered = sorted(evidence, key=lambda t: (t != primary, -scores.get(t, 0.0), t))
+        out = []
+        for event_type in ordered:
+            sentence = evidence[event_type]
+            roles = self.actor_coder.code(sentence, event_type, context)
+            out.append({"event_type": event_type, "source": roles["source"], "target": roles["target"], "evidence": sentence})
+        return out

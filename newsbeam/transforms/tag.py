@@ -20,13 +20,14 @@ _TAGGERS: dict[str, Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
-def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast") -> Tagger:
+def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
+                  actors: dict | None = None) -> Tagger:
     """One Tagger per process and configuration, however many tagging steps use it."""
-    key = json.dumps([taxonomy, tone_lexicon, claims, tier], sort_keys=True)
+    key = json.dumps([taxonomy, tone_lexicon, claims, tier, actors], sort_keys=True)
     with _TAGGERS_LOCK:
         tagger = _TAGGERS.get(key)
         if tagger is None:
-            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims], tier=tier)
+            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims], tier=tier, actors=actors)
     return tagger
 
 
@@ -39,20 +40,23 @@ def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
         event_evidence=result.event_evidence,
         stances=tuple(Stance(**s) for s in result.stances),
         tone=result.tone,
+        event_actors=tuple(result.event_actors),
     )
 
 
 class _TagFn(beam.DoFn):
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast"):
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
+                 actors: dict | None = None):
         self.taxonomy = taxonomy
         self.tone_lexicon = tone_lexicon
         self.claims = claims
         self.tier = tier
+        self.actors = actors
         self.ok = Metrics.counter("newsbeam", "tag.articles")
         self.failed = Metrics.counter("newsbeam", "tag.failed")
 
     def setup(self):
-        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims, self.tier)
+        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims, self.tier, self.actors)
 
     def process(self, article: Article):
         try:
@@ -67,11 +71,12 @@ class _TagFn(beam.DoFn):
 
 
 class TagArticles(beam.PTransform):
-    """Tag each article with its event type, stances and tone."""
+    """Tag each article with its event type and actors, stances and tone."""
 
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast"):
+    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
+                 actors: dict | None = None):
         super().__init__()
-        self.fn = _TagFn(taxonomy, tone_lexicon, claims, tier)
+        self.fn = _TagFn(taxonomy, tone_lexicon, claims, tier, actors)
 
     def expand(self, articles):
         return articles | "Tag" >> beam.ParDo(self.fn).with_outputs(FAILED, main="tagged")
