@@ -144,3 +144,19 @@ def test_accurate_tier_from_the_cli(tmp_path):
     row = json.loads(out.read_text())
     assert row["event_type"] in ("CONSULT", "AGREE")
     assert "Loading weights" not in proc.stderr
+
+
+def test_a_negated_event_is_no_evidence_of_it(tagger, monkeypatch):
+    """"No agreement was reached" is not an agreement; without the negation rule it would count as one."""
+    from newsbeam.tagging import events
+
+    model = tagger.events_model
+    agree = model.labels.index("AGREE")
+    stated = model.sentence_probs(["The two delegations reached an agreement on prisoners on Monday."])[0, agree]
+    negated_text = "The two delegations reached no agreement on prisoners on Monday."
+    negated = model.sentence_probs([negated_text])[0, agree]
+    assert negated < 0.5 * stated
+    monkeypatch.setattr(events, "NEGATED_CUE_FACTOR", 1.0)
+    assert model.sentence_probs([negated_text])[0, agree] > 2 * negated
+    # a cue that is stated once plainly still counts
+    assert model.patterns.negated_types("They agreed to talk, but no deal was reached.") == set()

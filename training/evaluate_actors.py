@@ -20,7 +20,6 @@ import json
 import re
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import yaml
 

@@ -267,9 +267,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
     _check_taxonomy(taxonomy, cfg_path)
     actors = None
     if tagging.actors:
-        from newsbeam.tagging.actors import Gazetteer, GazetteerError
-
-        from newsbeam.tagging.actors import merge_gazetteers
+        from newsbeam.tagging.actors import Gazetteer, GazetteerError, merge_gazetteers
 
         files = [tagging.actors] if isinstance(tagging.actors, str) else tagging.actors
         parts = []

@@ -35,7 +35,7 @@ COUNTRY_KEYS = ("names", "demonyms", "capitals", "places")
 SYMMETRIC = frozenset({"CONSULT", "AGREE", "COOPERATE"})
 
 _WORD = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+")
-_LOCATIVE = frozenset({"in", "at", "near", "outside", "inside", "across", "throughout", "around", "into", "within", "across"})
+_LOCATIVE = frozenset({"in", "at", "near", "outside", "inside", "across", "throughout", "around", "into", "within"})
 _BE = frozenset({"was", "were", "is", "are", "been", "being", "be", "got", "get"})
 _SPEECH = frozenset({
     "said", "says", "say", "told", "tells", "announced", "announces", "stated", "added", "claimed",
@@ -218,7 +218,7 @@ def _describe(entry: Entry) -> str:
 
 
 def _cased(words: list[str], rules: tuple[int, ...], shouting: bool) -> bool:
-    for word, rule in zip(words, rules):
+    for word, rule in zip(words, rules, strict=True):
         if rule == 2 and (shouting or not word.isupper()):
             return False
         if rule == 1 and not word[:1].isupper():
@@ -305,7 +305,7 @@ class ActorCoder:
 
 
 def _token_at(tokens, offset: int) -> int:
-    for i, (_, start, end) in enumerate(tokens):
+    for i, (_, _start, end) in enumerate(tokens):
         if end > offset:
             return i
     return len(tokens)

@@ -34,6 +34,12 @@ BODY_WEIGHT = 0.5
 EVIDENCE_MIN_SCORE = 0.2
 # A sentence with fewer known n-grams than this carries no evidence of any event.
 MIN_FEATURES = 3
+# A type whose every cue in a sentence is negated ("no agreement was reached", "little
+# agreement", "never attacked") keeps this share of its probability there; the rest goes
+# to NONE.
+NEGATED_CUE_FACTOR = 0.25
+_NEGATOR = re.compile(r"\b(?:no|not|never|little|without|n't|nor|neither|yet to|failed to|no longer)\b")
+_NEGATED_WINDOW = 25  # characters between a negator and the cue it negates
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,19 @@ class CuePatterns:
     """
 
     patterns: tuple[tuple[str, re.Pattern], ...]
+
+    def negated_types(self, text: str) -> set[str]:
+        """Types whose every cue in ``text`` follows a negator closely ("no deal was reached")."""
+        lowered = text.lower()
+        negators = [m.end() for m in _NEGATOR.finditer(lowered)]
+        if not negators:
+            return set()
+        out = set()
+        for name, pattern in self.patterns:
+            starts = [m.start() for m in pattern.finditer(lowered)]
+            if starts and all(any(0 <= start - end <= _NEGATED_WINDOW for end in negators) for start in starts):
+                out.add(name)
+        return out
 
     def types_in(self, text: str) -> set[str]:
         lowered = text.lower()
@@ -85,6 +104,9 @@ class EventModel:
     # The accurate tier: weights on each sentence's encoder vector, beside the n-grams'.
     coef_dense: np.ndarray | None = None
     encoder: object | None = None
+
+    def __post_init__(self):
+        self._label_index = {label: i for i, label in enumerate(self.labels)}
 
     @classmethod
     def load(cls, path: str, taxonomy: dict) -> EventModel:
@@ -125,6 +147,13 @@ class EventModel:
                 logits += dense[:, row]
             logits -= logits.max()
             e = np.exp(logits)
+            if NEGATED_CUE_FACTOR < 1.0:
+                # what a negated type loses goes to NONE: the sentence states that it did not happen
+                for name in self.patterns.negated_types(sentence):
+                    j = self._label_index.get(name)
+                    if j is not None:
+                        e[none] += e[j] * (1.0 - NEGATED_CUE_FACTOR)
+                        e[j] *= NEGATED_CUE_FACTOR
             out[row] = e / e.sum()
         return out
 
