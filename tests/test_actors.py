@@ -226,3 +226,4 @@ def test_the_seed_on_talks_names_the_us_and_afghanistan(tmp_path):
     consult = next(e for e in talks if e["event_type"] == "CONSULT")
     codes = {a["code"] for a in consult["source"] + consult["target"]}
     assert {"USA", "AFG"} <= codes
+

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 SECTORS = ("GOV", "MIL", "COP", "REB", "OPP", "LEG", "JUD", "CVL", "MED", "NGO", "BUS", "REL", "IGO")
 
+MAX_SENTENCE_CHARS = 1_000
 SECTIONS = ("countries", "organisations", "groups", "people", "not_actors", "sectors")
 COUNTRY_KEYS = ("names", "demonyms", "capitals", "places")
 
@@ -267,6 +268,8 @@ class ActorCoder:
 
     def code(self, sentence: str, event_type: str, context_code: str | None = None) -> dict:
         """``{"source": [actor...], "target": [actor...]}`` for the event ``event_type``."""
+        # A "sentence" longer than this is a text without punctuation: its first part is read.
+        sentence = sentence[:MAX_SENTENCE_CHARS]
         actors, locations, tokens = self.actors(sentence)
         lowered = [w.lower() for w, _, _ in tokens]
         place_codes = {loc.code for loc in locations if loc.code}
