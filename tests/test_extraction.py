@@ -93,3 +93,56 @@ def test_fragment_document(extractor):
     body = "<p>" + "The ceasefire in the valley held for another week, monitors said. " * 3 + "</p>"
     art = extractor.extract(RawDocument(input="f#1", kind=KIND_FRAGMENT, body=body, url="https://w.example/x", source="Valley Wire"))
     assert art.source == "Valley Wire" and art.word_count > 20
+
+
+_PARAS = [
+    "The council met on Monday and talked for a long time about roads in the valley.",
+    "Members said the bridge at Tarn needed new railings before the winter storms.",
+    "A decision on the budget for the repairs is expected at the next session.",
+]
+
+
+def _page(lang: str | None = None) -> str:
+    attr = f' lang="{lang}"' if lang else ""
+    return f"<html{attr}><body><article>" + "".join(f"<p>{p}</p>" for p in _PARAS) + "</article></body></html>"
+
+
+def test_the_full_path_runs_only_where_the_fast_text_looks_cut(monkeypatch):
+    """trafilatura's fast path first; its full path when the fast text is a small share of the page's prose."""
+    import trafilatura
+
+    from newsbeam import extraction
+
+    calls = []
+    real = trafilatura.bare_extraction
+
+    def spy(tree, fast=False, **kw):
+        calls.append(fast)
+        return real(tree, fast=fast, **kw)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    result, lang = extraction.extract_page(_page("en"), None)
+    assert calls == [True] and "bridge at Tarn" in result.text and lang == "en"
+
+    calls.clear()
+
+    def cut(tree, fast=False, **kw):  # a fast path that keeps a few words of the article
+        calls.append(fast)
+        doc = real(tree, fast=fast, **kw)
+        if fast:
+            doc.text = "The council met."
+        return doc
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", cut)
+    result, _ = extraction.extract_page(_page(), None)
+    assert calls == [True, False] and "next session" in result.text
+
+
+def test_a_declared_page_language_is_taken_as_given():
+    extractor = Extractor(min_words=5)
+    declared = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("de-DE")))
+    assert declared.language == "de"  # as the page says; identification does not run
+    undeclared = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page()))
+    assert undeclared.language == "en"  # identified from the text
+    garbage = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("x-klingon-yes")))
+    assert garbage.language == "en"
