@@ -12,12 +12,13 @@ Two steps, both rules over the sentence's words (no parser; about 0.1 ms a sente
    who took part; it gives a country to an actor that has only a sector ("police").
 
 2. **Roles.** The event's cue in the sentence (the taxonomy's pattern for the type) splits
-   it. The source is the group of actors governing the cue from before it (conjoined
+   it. The source is the first group of actors in the cue's clause before it (conjoined
    actors count together: "the US and Afghanistan agreed"), the target the first group
-   after it; in the passive ("X was attacked by Y") the roles swap; "between X and Y"
-   makes all of them sources (talks, agreements, clashes); reported speech drops the
-   speaker unless the reported clause has no actor of its own ("Pakistan said it would
-   ..."); a place after the cue stands in for a target the sentence does not name.
+   after it that has a country; in the passive ("X was attacked by Y") the roles swap;
+   "talks between X and Y" makes both sources, "Qatar hosted talks between X and Y" makes
+   them the target; reported speech drops the speaker unless the reported clause has no
+   actor of its own ("Pakistan said it would ..."); a place after the cue stands in for
+   a target the sentence does not name.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 SECTORS = ("GOV", "MIL", "COP", "REB", "OPP", "LEG", "JUD", "CVL", "MED", "NGO", "BUS", "REL", "IGO")
 
+# A "sentence" longer than this is text without punctuation: only its start is read.
 MAX_SENTENCE_CHARS = 1_000
 SECTIONS = ("countries", "organisations", "groups", "people", "not_actors", "sectors")
 COUNTRY_KEYS = ("names", "demonyms", "capitals", "places")
@@ -268,7 +270,6 @@ class ActorCoder:
 
     def code(self, sentence: str, event_type: str, context_code: str | None = None) -> dict:
         """``{"source": [actor...], "target": [actor...]}`` for the event ``event_type``."""
-        # A "sentence" longer than this is a text without punctuation: its first part is read.
         sentence = sentence[:MAX_SENTENCE_CHARS]
         actors, locations, tokens = self.actors(sentence)
         lowered = [w.lower() for w, _, _ in tokens]
@@ -356,8 +357,6 @@ def _actor(sentence: str, tokens, mentions: list[Mention]) -> Actor:
     named = next((m.entry.sector for m in mentions if m.entry.kind != "sector" and m.entry.sector), None)
     word = next((m.entry.sector for m in reversed(mentions) if m.entry.kind == "sector"), None)
     sector = named or word
-    if code == "IGO" and sector is None:
-        sector = None
     start, end = mentions[0].start, mentions[-1].end
     return Actor(sentence[tokens[start][1] : tokens[end - 1][2]], code, sector, start, end)
 

@@ -40,6 +40,7 @@ MIN_FEATURES = 3
 NEGATED_CUE_FACTOR = 0.25
 _NEGATOR = re.compile(r"\b(?:no|not|never|little|without|n't|nor|neither|yet to|failed to|no longer)\b")
 _NEGATED_WINDOW = 25  # characters between a negator and the cue it negates
+NEGATION_CHECK_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,17 @@ class CuePatterns:
 
     patterns: tuple[tuple[str, re.Pattern], ...]
 
-    def negated_types(self, text: str) -> set[str]:
-        """Types whose every cue in ``text`` follows a negator closely ("no deal was reached")."""
+    def negated_types(self, text: str, only: set[str] | None = None) -> set[str]:
+        """Types (of ``only``, if given) whose every cue in ``text`` follows a negator closely
+        ("no deal was reached")."""
         lowered = text.lower()
         negators = [m.end() for m in _NEGATOR.finditer(lowered)]
         if not negators:
             return set()
         out = set()
         for name, pattern in self.patterns:
+            if only is not None and name not in only:
+                continue
             starts = [m.start() for m in pattern.finditer(lowered)]
             if starts and all(any(0 <= start - end <= _NEGATED_WINDOW for end in negators) for start in starts):
                 out.add(name)
@@ -148,8 +152,10 @@ class EventModel:
             logits -= logits.max()
             e = np.exp(logits)
             if NEGATED_CUE_FACTOR < 1.0:
-                # what a negated type loses goes to NONE: the sentence states that it did not happen
-                for name in self.patterns.negated_types(sentence):
+                # What a negated type loses goes to NONE: the sentence states that it did not
+                # happen. Only types with a real share of the sentence are checked (cost).
+                likely = {self.labels[j] for j in np.flatnonzero(e > NEGATION_CHECK_SHARE * e.sum())}
+                for name in self.patterns.negated_types(sentence, likely - {NONE}) if likely - {NONE} else ():
                     j = self._label_index.get(name)
                     if j is not None:
                         e[none] += e[j] * (1.0 - NEGATED_CUE_FACTOR)
