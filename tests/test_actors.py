@@ -119,6 +119,12 @@ def test_reported_speech_drops_the_speaker_unless_it_acts(coder):
         [("PAK", None)], [("AFG", "REB")])
 
 
+def test_a_trailing_clause_belongs_to_the_sentence_subject(coder):
+    # the cue ("warning") sits in a clause with no subject of its own: the sentence's first actor acts
+    assert roles(coder, "The Russian president met Chinese officials in Moscow on Thursday, warning that Ukraine "
+                        "would face a strike.", "THREATEN") == ([("RUS", "GOV")], [("UKR", None)])
+
+
 def test_a_sector_alone_takes_the_country_of_the_place(coder):
     assert roles(coder, "Police arrested 40 protesters in Lagos on Monday.", "COERCE") == (
         [("NGA", "COP")], [("NGA", "CVL")])

@@ -414,9 +414,10 @@ def _roles(actors, locations, lowered, breaks, trigger: int, event_type: str):
     segment_start = max([b for b in breaks if b <= trigger] or [0])
     before = [g for g in groups if g[-1].end <= trigger]
     after = [g for g in groups if g[0].start > trigger]
-    # The subject: the first group of the cue's clause, else the nearest one before it.
+    # The subject: the first group of the cue's clause; a clause without one (", warning
+    # that ...", ", killing six") belongs to the sentence's first group.
     in_clause = [g for g in before if g[0].start >= segment_start]
-    subject = in_clause[0] if in_clause else (before[-1] if before else [])
+    subject = in_clause[0] if in_clause else (before[0] if before else [])
     middle = in_clause[1:]
     passive = any(lowered[i] in _BE for i in range(max(0, trigger - 2), trigger)) and event_type not in SYMMETRIC
     if passive:
