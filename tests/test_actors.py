@@ -9,7 +9,15 @@ import yaml
 
 from newsbeam.tagging.actors import ActorCoder, Gazetteer, GazetteerError, merge_gazetteers, tokenize
 from newsbeam.tagging.events import compile_patterns
-from tests.conftest import REPO, SAMPLE_CONFIG, SHARED_SEEDS, needs_shared_seeds, run_cli
+from tests.conftest import (
+    REPO,
+    SAMPLE_CONFIG,
+    SHARED_DATA,
+    SHARED_SEEDS,
+    needs_shared_data,
+    needs_shared_seeds,
+    run_cli,
+)
 
 WORLD = yaml.safe_load((REPO / "configs" / "taxonomy" / "actors.yaml").read_text())
 TAXONOMY = yaml.safe_load((REPO / "configs" / "taxonomy" / "plover.yaml").read_text())
@@ -233,3 +241,20 @@ def test_the_seed_on_talks_names_the_us_and_afghanistan(tmp_path):
     codes = {a["code"] for a in consult["source"] + consult["target"]}
     assert {"USA", "AFG"} <= codes
 
+
+
+@needs_shared_seeds
+@needs_shared_data
+def test_report_and_dyad_recipe_on_the_seeds_and_the_fundus_pages(tmp_path):
+    out = tmp_path / "out"
+    pages = SHARED_DATA / "extraction" / "fundus_eval" / "html" / "*.html.gz"
+    assert run_cli("run", "--input", str(SHARED_SEEDS / "*.txt"), "--input", str(pages), "--output", str(out)).returncode == 0
+    dyads = duckdb.sql(f"""
+        SELECT date_trunc('week', published_at) AS week, event_type, s AS source, t AS target, count(*) AS articles
+        FROM read_parquet('{out}/articles/**/*.parquet', hive_partitioning = true, union_by_name = true),
+             unnest(source_codes) AS u(s), unnest(target_codes) AS v(t)
+        GROUP BY ALL ORDER BY week, articles DESC
+    """).fetchall()
+    assert len(dyads) >= 10 and {"USA", "AFG"} <= {code for row in dyads for code in row[2:4]}
+    proc = run_cli("report", "--output", str(out))
+    assert proc.returncode == 0 and "top dyads:" in proc.stdout
