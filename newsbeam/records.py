@@ -224,7 +224,10 @@ PARTITION_COLUMNS = tuple(DERIVED_PARTITIONS) + COLUMN_PARTITIONS
 
 def article_row(tagged: TaggedArticle, run_id: str) -> dict:
     """The output row of a tagged article, keyed by ``ARTICLE_SCHEMA`` names."""
+    from newsbeam.tagging.actors import primary_codes
+
     a = tagged.article
+    source_codes, target_codes = primary_codes(tagged.event_actors, tagged.event_type)
     return {
         "article_id": a.article_id,
         "url": a.url,
@@ -243,19 +246,13 @@ def article_row(tagged: TaggedArticle, run_id: str) -> dict:
         "event_scores": list(tagged.event_scores.items()),
         "event_evidence": list(tagged.event_evidence.items()),
         "event_actors": list(tagged.event_actors),
-        "source_codes": primary_codes(tagged, "source"),
-        "target_codes": primary_codes(tagged, "target"),
+        "source_codes": source_codes,
+        "target_codes": target_codes,
         "stances": [dataclasses.asdict(s) for s in tagged.stances],
         "tone": tagged.tone,
         "input": a.input,
         "run_id": run_id,
     }
-
-
-def primary_codes(tagged: TaggedArticle, role: str) -> list[str]:
-    """Distinct codes of the primary event's ``role`` actors ([] when it has none)."""
-    entry = next((e for e in tagged.event_actors if e["event_type"] == tagged.event_type), None)
-    return [] if entry is None else list(dict.fromkeys(a["code"] for a in entry[role] if a.get("code")))
 
 
 def error_row(failure: Failure, run_id: str) -> dict:

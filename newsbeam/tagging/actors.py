@@ -478,6 +478,12 @@ def codes(actors: list[dict]) -> list[str]:
     return list(dict.fromkeys(a["code"] for a in actors if a.get("code")))
 
 
+def primary_codes(event_actors, event_type: str | None) -> tuple[list[str], list[str]]:
+    """The distinct source and target codes of ``event_type``'s entry ([] and [] without one)."""
+    entry = next((e for e in event_actors if e["event_type"] == event_type), None)
+    return ([], []) if entry is None else (codes(entry["source"]), codes(entry["target"]))
+
+
 def dominant_code(coder: ActorCoder, texts: list[str]) -> str | None:
     """The country most named across ``texts`` (title and lead), when one clearly leads."""
     counts: Counter = Counter()

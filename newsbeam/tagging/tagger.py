@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsbeam.tagging.actors import ActorCoder, Gazetteer, codes, dominant_code
+from newsbeam.tagging.actors import ActorCoder, Gazetteer, dominant_code, primary_codes
 from newsbeam.tagging.events import NONE, EventModel
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
@@ -69,8 +69,7 @@ class TagResult:
 
     def primary_codes(self) -> tuple[list[str], list[str]]:
         """The primary event's distinct source and target codes."""
-        actors = self.actors or {"source": [], "target": []}
-        return codes(actors["source"]), codes(actors["target"])
+        return primary_codes(self.event_actors, self.event_type)
 
 
 class Tagger:
