@@ -111,6 +111,8 @@ class EventModel:
 
     def __post_init__(self):
         self._label_index = {label: i for i, label in enumerate(self.labels)}
+        # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
+        self._coef_t = np.ascontiguousarray(self.coef.T)
 
     @classmethod
     def load(cls, path: str, taxonomy: dict) -> EventModel:
@@ -134,33 +136,38 @@ class EventModel:
         )
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
-        """(sentences, labels) probabilities."""
-        out = np.empty((len(sentences), len(self.labels)), np.float32)
+        """(sentences, labels) probabilities, all sentences of an article in one product."""
+        out = np.zeros((len(sentences), len(self.labels)), np.float32)
         none = self.labels.index(NONE)
-        dense = self.coef_dense @ self.encoder.encode(sentences).T if self.coef_dense is not None and sentences else None
-        for row, sentence in enumerate(sentences):
-            idx, val = self.vectorizer.transform(sentence)
-            if len(idx) < MIN_FEATURES:
-                # Nothing the model knows (a date line, a caption, another language): the
-                # intercepts alone would name an event out of thin air.
-                out[row] = 0.0
-                out[row, none] = 1.0
-                continue
-            logits = self.coef[:, idx] @ val + self.intercept
-            if dense is not None:
-                logits += dense[:, row]
-            logits -= logits.max()
-            e = np.exp(logits)
-            if NEGATED_CUE_FACTOR < 1.0:
-                # What a negated type loses goes to NONE: the sentence states that it did not
-                # happen. Only types with a real share of the sentence are checked (cost).
-                likely = {self.labels[j] for j in np.flatnonzero(e > NEGATION_CHECK_SHARE * e.sum())}
-                for name in self.patterns.negated_types(sentence, likely - {NONE}) if likely - {NONE} else ():
+        # A sentence with too few known n-grams (a date line, a caption, another language)
+        # states no event: the intercepts alone would name one out of thin air.
+        out[:, none] = 1.0
+        features = [self.vectorizer.transform(sentence) for sentence in sentences]
+        rows = [i for i, (idx, _) in enumerate(features) if len(idx) >= MIN_FEATURES]
+        if not rows:
+            return out
+        idx = np.concatenate([features[i][0] for i in rows])
+        val = np.concatenate([features[i][1] for i in rows])
+        starts = np.cumsum([0] + [len(features[i][0]) for i in rows[:-1]])
+        # Each sentence's logits: the weights of its n-grams, scaled and summed per sentence.
+        logits = np.add.reduceat(self._coef_t[idx] * val[:, None], starts, axis=0) + self.intercept
+        if self.coef_dense is not None:
+            logits += self.encoder.encode([sentences[i] for i in rows]) @ self.coef_dense.T
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        if NEGATED_CUE_FACTOR < 1.0:
+            # What a negated type loses goes to NONE: the sentence states that it did not
+            # happen. Only types with a real share of the sentence are checked (cost).
+            likely = e > NEGATION_CHECK_SHARE * e.sum(axis=1, keepdims=True)
+            likely[:, none] = False
+            for r in np.flatnonzero(likely.any(axis=1)):
+                names = {self.labels[j] for j in np.flatnonzero(likely[r])}
+                for name in self.patterns.negated_types(sentences[rows[r]], names):
                     j = self._label_index.get(name)
                     if j is not None:
-                        e[none] += e[j] * (1.0 - NEGATED_CUE_FACTOR)
-                        e[j] *= NEGATED_CUE_FACTOR
-            out[row] = e / e.sum()
+                        e[r, none] += e[r, j] * (1.0 - NEGATED_CUE_FACTOR)
+                        e[r, j] *= NEGATED_CUE_FACTOR
+        out[rows] = e / e.sum(axis=1, keepdims=True)
         return out
 
     def classify(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:

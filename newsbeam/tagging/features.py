@@ -71,17 +71,19 @@ class SparseTfidf:
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, analyzer=ngrams):
         self.vocabulary = vocabulary
         self.idf = idf.astype(np.float32)
+        self._idf = self.idf.tolist()  # Python floats: indexing a list is cheaper per n-gram
         self.analyzer = analyzer
 
     def transform(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(indices, values) of one text's l2-normalised TF-IDF vector."""
         counts = Counter(self.analyzer(text))
         idx, val = [], []
+        vocabulary, idf = self.vocabulary, self._idf
         for gram, n in counts.items():
-            j = self.vocabulary.get(gram)
+            j = vocabulary.get(gram)
             if j is not None:
                 idx.append(j)
-                val.append((1.0 + math.log(n)) * self.idf[j])
+                val.append((1.0 + math.log(n)) * idf[j] if n > 1 else idf[j])
         if not idx:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
         values = np.asarray(val, np.float32)
