@@ -13,7 +13,10 @@ otherwise), in alternating rounds, measures:
 Reports articles/s (median of rounds), the ratios the project targets, peak RSS (the sum
 over the process tree), and the cost of each stage per article measured in isolation.
 
-    .venv/bin/python benchmarks/throughput.py [--pages 900] [--rounds 3] [--memory]
+Two sizes (900 and 3,000 pages by default) separate each run's fixed cost (start-up,
+model loading, the stages before and after the parallel part) from its steady per-page rate.
+
+    .venv/bin/python benchmarks/throughput.py [--pages 900,3000] [--rounds 3] [--memory]
 """
 
 from __future__ import annotations
@@ -199,41 +202,79 @@ def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     return {k: v / len(files) * 1000 for k, v in t.items()}
 
 
+RUNS = ("plain loop (1 process)", "trafilatura CLI (all cores)", "newsbeam, 1 worker", "newsbeam, 2 workers")
+
+
+def measure(pages: Path, work: Path, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """(seconds, peak RSS MB) of every run, ``rounds`` times, alternating."""
+    runs = dict(zip(RUNS, (
+        lambda: run_plain(pages, work),
+        lambda: run_trafilatura_cli(pages, work),
+        lambda: run_newsbeam(pages, work, 1),
+        lambda: run_newsbeam(pages, work, 2),
+    ), strict=True))
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():  # alternating, so drift on a shared machine hits all alike
+            results[name].append(fn())
+    return results
+
+
+def fixed_and_rate(small: int, t_small: float, large: int, t_large: float) -> tuple[float, float]:
+    """Fixed seconds per run and steady-state pages per second, from two sizes:
+    time = fixed + pages / rate."""
+    per_page = max((t_large - t_small) / (large - small), 1e-9)
+    return max(0.0, t_small - small * per_page), 1.0 / per_page
+
+
+def report(n: int, rounds: int, results: dict[str, list[tuple[float, float]]]) -> dict[str, float]:
+    """Print one size's table and ratios; the median seconds of each run."""
+    rate = {k: statistics.median(n / s for s, _ in v) for k, v in results.items()}
+    peak = {k: max(m for _, m in v) for k, v in results.items()}
+    print(f"\n{n} pages ({'real news pages, repeated with edits' if PAGES.is_dir() else 'generated pages'}), "
+          f"{rounds} alternating rounds, {os.cpu_count()} cores; medians")
+    print(f"{'':32} {'articles/s':>10} {'peak RSS MB':>12}")
+    for k in RUNS:
+        per_round = ", ".join(f"{n / sec:.1f}" for sec, _ in results[k])
+        print(f"{k:32} {rate[k]:10.1f} {peak[k]:12.0f}   rounds: {per_round}")
+    plain, cli = rate[RUNS[0]], rate[RUNS[1]]
+    one, two = rate[RUNS[2]], rate[RUNS[3]]
+    print(f"newsbeam 1 worker / plain loop:       {one / plain:.2f}  (target >= 0.80)")
+    print(f"newsbeam 2 workers / plain loop:      {two / plain:.2f}  (target >= 1.50)")
+    print(f"newsbeam 2 workers / trafilatura CLI: {two / cli:.2f}  (target >= 1.00)")
+    return {k: statistics.median(s for s, _ in v) for k, v in results.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pages", type=int, default=900)
+    parser.add_argument("--pages", default="900,3000",
+                        help="comma-separated sizes; with two or more, fixed cost and steady rate are fitted")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="also compare peak RSS for 1,000 and 10,000 pages")
     args = parser.parse_args()
+    sizes = sorted({int(x) for x in args.pages.split(",") if x.strip()})
     work = Path(tempfile.mkdtemp(prefix="newsbeam-bench-"))
     try:
-        pages = work / "pages"
-        write_pages(pages, args.pages)
-        runs = {
-            "plain loop (1 process)": lambda: run_plain(pages, work),
-            "trafilatura CLI (all cores)": lambda: run_trafilatura_cli(pages, work),
-            "newsbeam, 1 worker": lambda: run_newsbeam(pages, work, 1),
-            "newsbeam, 2 workers": lambda: run_newsbeam(pages, work, 2),
-        }
-        results: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
-        for _ in range(args.rounds):
-            for name, fn in runs.items():  # alternating, so drift on a shared machine hits all alike
-                results[name].append(fn())
-        rate = {k: statistics.median(args.pages / s for s, _ in v) for k, v in results.items()}
-        peak = {k: max(m for _, m in v) for k, v in results.items()}
-        print(f"{args.pages} pages ({'real news pages, repeated with edits' if PAGES.is_dir() else 'generated pages'}), "
-              f"{args.rounds} alternating rounds, {os.cpu_count()} cores; medians")
-        print(f"{'':32} {'articles/s':>10} {'peak RSS MB':>12}")
-        for k in runs:
-            rounds = ", ".join(f"{args.pages / sec:.1f}" for sec, _ in results[k])
-            print(f"{k:32} {rate[k]:10.1f} {peak[k]:12.0f}   rounds: {rounds}")
-        plain, cli = rate["plain loop (1 process)"], rate["trafilatura CLI (all cores)"]
-        one, two = rate["newsbeam, 1 worker"], rate["newsbeam, 2 workers"]
-        print(f"\nnewsbeam 1 worker / plain loop:      {one / plain:.2f}  (target >= 0.80)")
-        print(f"newsbeam 2 workers / plain loop:     {two / plain:.2f}  (target >= 1.50)")
-        print(f"newsbeam 2 workers / trafilatura CLI: {two / cli:.2f}  (target >= 1.00)")
+        seconds: dict[int, dict[str, float]] = {}
+        for n in sizes:
+            pages = work / f"pages{n}"
+            write_pages(pages, n)
+            seconds[n] = report(n, args.rounds, measure(pages, work, args.rounds))
+            if n != sizes[0]:
+                shutil.rmtree(pages)
+        if len(sizes) > 1:
+            small, large = sizes[0], sizes[-1]
+            print(f"\nfixed cost per run and steady-state rate, fitted from the medians at {small} and {large} pages"
+                  " (time = fixed + pages / rate):")
+            steady = {}
+            for k in RUNS:
+                fixed, steady[k] = fixed_and_rate(small, seconds[small][k], large, seconds[large][k])
+                print(f"  {k:32} fixed {fixed:5.1f} s   steady {steady[k]:6.1f} articles/s")
+            print(f"  steady state, 1 worker / plain loop:       {steady[RUNS[2]] / steady[RUNS[0]]:.2f}")
+            print(f"  steady state, 2 workers / plain loop:      {steady[RUNS[3]] / steady[RUNS[0]]:.2f}")
+            print(f"  steady state, 2 workers / trafilatura CLI: {steady[RUNS[3]] / steady[RUNS[1]]:.2f}")
         print("\nper-article cost of each stage, in isolation (ms):")
-        for k, v in stage_costs(pages).items():
+        for k, v in stage_costs(work / f"pages{sizes[0]}").items():
             print(f"  {k:44} {v:6.2f}")
         if args.memory:
             for n in (1000, 10000):
