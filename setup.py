@@ -31,6 +31,10 @@ INSTALL_REQUIRES = [
     # The Public Suffix List, bundled in the wheel: which site a canonical link belongs to.
     "publicsuffixlist>=1.0",
     "charset-normalizer>=3",
+    # MinHash signatures for stories (newsbeam.stories): Rust, ~25x faster than datasketch
+    # and without its SciPy dependency. Pinned exactly: signatures kept in the run state
+    # must be computed the same way by every later run.
+    "rensa==0.5.0",
     # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
     "duckdb>=1.1",
     "matplotlib>=3.8",

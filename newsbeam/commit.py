@@ -1,13 +1,16 @@
 """The commit protocol: how a run's (or a compaction's) files become the output, crash-safely.
 
 1. Writers put every Parquet file under ``<output>/_tmp/<run id>/`` (invisible).
-2. ``commit_run`` drops the rows deduplication rejected and writes a journal,
+2. ``commit_run`` drops the rows deduplication rejected, stamps each kept row's
+   ``story_id`` (one rewrite per article file; ``newsbeam.stories``), writes the run's
+   ``stories/`` file and new open-story state under ``_tmp/``, and writes a journal,
    ``_tmp/<run id>/_commit.json``, holding everything the rest needs: from then on a
    crash is finished by the next job (roll forward), never undone.
 3. ``finish_commit`` renames the files into ``articles/`` and ``errors/``, writes the
    manifest ``_runs/<run id>.json`` (the commit point for readers that follow manifests,
    see ``newsbeam.dataset``), deletes the files a compaction replaced, then saves the
-   state (``newsbeam.state``) and removes ``_tmp/<run id>/``.
+   state (``newsbeam.state``; the story state replaces older snapshots) and removes
+   ``_tmp/<run id>/``.
 4. ``recover``, run by every job under the output's lock before it starts, rolls forward
    any journaled commit and drops the temporary files of runs that died before theirs.
 
@@ -29,6 +32,7 @@ from newsbeam.records import RowKey, ShardInfo, utcnow
 from newsbeam.state import SEEN, save_feed_state, seen_table
 from newsbeam.state import feed_validators as feed_validators
 from newsbeam.storage import write_table
+from newsbeam.stories import STORIES, StoryResult
 
 LOGGER = logging.getLogger(__name__)
 
@@ -38,15 +42,21 @@ RUNS = "_runs"
 JOURNAL = "_commit.json"
 
 
-def _filtered_copy(shard: ShardInfo, drop: set[int], compression: str) -> tuple[str | None, int]:
-    """Rewrite a shard without the rows in ``drop``; returns (path or None, rows kept)."""
+def _final_copy(shard: ShardInfo, drop: set[int], story_ids: dict[str, str] | None, compression: str) -> tuple[str | None, int]:
+    """Rewrite an article shard without the rows in ``drop`` and with each row's story id;
+    returns (path or None, rows kept)."""
     with storage.open_read(shard.temp_path) as fh:
         table = pq.read_table(fh)
     keep = [i for i in range(table.num_rows) if i not in drop]
     if not keep:
         return None, 0
-    path = shard.temp_path[: -len(".parquet")] + ".dedup.parquet"
-    write_table(path, table.take(pa.array(keep, pa.int64())), compression)
+    if len(keep) < table.num_rows:
+        table = table.take(pa.array(keep, pa.int64()))
+    if story_ids is not None and "story_id" in table.column_names:
+        ids = pa.array([story_ids.get(a) for a in table.column("article_id").to_pylist()], pa.string())
+        table = table.set_column(table.schema.get_field_index("story_id"), table.schema.field("story_id"), ids)
+    path = shard.temp_path[: -len(".parquet")] + ".final.parquet"
+    write_table(path, table, compression)
     return path, len(keep)
 
 
@@ -62,12 +72,17 @@ def commit_run(
     feed_statuses: list | None = None,
     retry_feeds: list[str] | None = None,
     item_skips: list[tuple[str, int]] | None = None,
+    stories: StoryResult | None = None,
 ) -> dict:
     """Make a run's output visible, in an order that a crash at any point cannot corrupt.
 
-    Data files first, then ``_runs/<run_id>.json``, then the state's seen-id file. Returns
-    the manifest.
+    Data files first, then ``_runs/<run_id>.json``, then the state's seen-id file and
+    story state. With ``stories``, every article file is rewritten once with its rows'
+    ``story_id`` (together with dropping deduplication's losers) and the run's
+    ``stories/`` file is written. Returns the manifest.
     """
+    tmp_root = storage.join(output, storage.TMP_DIR, run_id)
+    story_ids = stories.assignment if stories is not None else None
     drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
     for key, _reason in losers:
         drop_by_shard[key.shard].add(key.index)
@@ -75,12 +90,20 @@ def commit_run(
     files = []
     for shard in sorted(shards, key=lambda s: s.relative_path):
         src, rows = shard.temp_path, shard.rows
-        if shard.kind == ARTICLES and drop_by_shard.get(shard.relative_path):
-            src, rows = _filtered_copy(shard, drop_by_shard[shard.relative_path], compression)
+        if shard.kind == ARTICLES and (drop_by_shard.get(shard.relative_path) or story_ids is not None):
+            src, rows = _final_copy(shard, drop_by_shard.get(shard.relative_path, set()), story_ids, compression)
             if src is None:
                 continue
         moves.append((src, storage.join(output, shard.relative_path)))
         files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
+    story_state = None
+    if stories is not None and stories.rows.num_rows:
+        relative = f"{STORIES}/part-{run_id}-0000.parquet"
+        write_table(storage.join(tmp_root, relative), stories.rows, compression)
+        moves.append((storage.join(tmp_root, relative), storage.join(output, relative)))
+        files.append({"path": relative, "kind": STORIES, "rows": stories.rows.num_rows})
+        story_state = storage.join(tmp_root, "_stories_state.parquet")
+        write_table(story_state, stories.state, compression)
 
     failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
     for shard in shards:
@@ -103,6 +126,7 @@ def commit_run(
         "written": {
             "articles": sum(f["rows"] for f in files if f["kind"] == ARTICLES),
             "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
+            "stories": sum(f["rows"] for f in files if f["kind"] == STORIES),
             "files": len(files),
         },
         "skipped": {
@@ -114,7 +138,6 @@ def commit_run(
         "compression": compression,
         "files": files,
     }
-    tmp_root = storage.join(output, storage.TMP_DIR, run_id)
     seen_tmp = None
     if winners:
         seen_tmp = storage.join(tmp_root, "_seen.parquet")
@@ -126,6 +149,8 @@ def commit_run(
         "moves": moves,
         "manifest": manifest,
         "seen": seen_tmp,
+        "story_state": story_state,
+        "story_state_replaced": stories.replaced_state if story_state else [],
         "validators": feed_validators(feed_statuses or [], set(retry_feeds or [])),
     }
     # Everything the rest of the commit needs is in the journal: from here on a crash is
@@ -171,6 +196,10 @@ def finish_commit(journal: dict) -> None:
     crash_point("commit:before_state")
     if journal.get("seen") and storage.exists(journal["seen"]):
         storage.rename(journal["seen"], storage.join(state_path, SEEN, f"{run_id}.parquet"))
+    if journal.get("story_state") and storage.exists(journal["story_state"]):
+        storage.rename(journal["story_state"], storage.join(state_path, STORIES, f"{run_id}.parquet"))
+    # Older snapshots go only once the new one is in place (readers take the newest).
+    storage.delete(journal.get("story_state_replaced", []))
     if journal.get("validators"):
         save_feed_state(state_path, journal["validators"])
     crash_point("commit:before_cleanup")

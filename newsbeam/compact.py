@@ -27,6 +27,7 @@ from newsbeam import storage
 from newsbeam.commit import ARTICLES, ERRORS, JOURNAL, finish_commit
 from newsbeam.records import utcnow
 from newsbeam.storage import write_table
+from newsbeam.stories import STORIES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ DEFAULT_TARGET_ROWS = 500_000
 
 
 def partitions(output: str) -> dict[str, list[str]]:
-    """Parquet files of ``articles/`` and ``errors/`` grouped by their directory."""
+    """Parquet files of ``articles/``, ``errors/`` and ``stories/`` grouped by their directory."""
     groups: dict[str, list[str]] = collections.defaultdict(list)
-    for kind in (ARTICLES, ERRORS):
+    for kind in (ARTICLES, ERRORS, STORIES):
         for path in storage.list_files(storage.join(output, kind, "**", "*.parquet")) + storage.list_files(
             storage.join(output, kind, "*.parquet")
         ):

@@ -28,6 +28,7 @@ import pyarrow.fs as pafs
 
 from newsbeam import storage
 from newsbeam.records import ARTICLE_SCHEMA, DERIVED_PARTITIONS, ERROR_SCHEMA
+from newsbeam.stories import STORY_SCHEMA
 
 # Hive partition values are text in the path; these are given the types DuckDB's own
 # hive-partition detection gives them, so a query reads the same on every store.
@@ -93,7 +94,7 @@ def committed_paths(output: str, kind: str = "articles") -> list[str]:
 
 
 def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:
-    """``articles`` or ``errors`` of an output as one dataset (None when there is no file)."""
+    """``articles``, ``errors`` or ``stories`` of an output as one dataset (None when there is no file)."""
     fs, root, files = committed_files(output, kind)
     if not files:
         return None
@@ -102,7 +103,7 @@ def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:
     partitioning = ds.partitioning(partition_schema, flavor="hive") if keys else None
     # The current schema, so that files written before a column was added read it as null
     # (a dataset otherwise takes its schema from the first file).
-    current = {"articles": ARTICLE_SCHEMA, "errors": ERROR_SCHEMA}.get(kind)
+    current = {"articles": ARTICLE_SCHEMA, "errors": ERROR_SCHEMA, "stories": STORY_SCHEMA}.get(kind)
     schema = None
     if current is not None:
         fields = [f for f in current if f.name not in keys]

@@ -183,6 +183,8 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("text", pa.string(), nullable=False),
         pa.field("word_count", pa.int32(), nullable=False),
         pa.field("text_fingerprint", pa.string(), nullable=False),
+        # Articles telling the same story share it, across outlets and runs (newsbeam.stories).
+        pa.field("story_id", pa.string()),
         pa.field("event_type", pa.string()),  # null: not tagged (unsupported language)
         pa.field("event_scores", pa.map_(pa.string(), pa.float32())),
         pa.field("event_evidence", pa.map_(pa.string(), pa.string())),
@@ -195,7 +197,7 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("input", pa.string()),
         pa.field("run_id", pa.string(), nullable=False),
     ],
-    metadata={"newsbeam.schema": "articles/2"},
+    metadata={"newsbeam.schema": "articles/3"},
 )
 
 ERROR_SCHEMA = pa.schema(
@@ -242,6 +244,7 @@ def article_row(tagged: TaggedArticle, run_id: str) -> dict:
         "text": a.text,
         "word_count": a.word_count,
         "text_fingerprint": a.text_fingerprint,
+        "story_id": None,  # stamped by the commit, once the run's stories are known
         "event_type": tagged.event_type,
         "event_scores": list(tagged.event_scores.items()),
         "event_evidence": list(tagged.event_evidence.items()),
@@ -272,7 +275,7 @@ def error_row(failure: Failure, run_id: str) -> dict:
 
 @dataclass(frozen=True)
 class RowKey:
-    """Identity of one written row, for deduplication after the write."""
+    """Identity of one written row, for deduplication and the story step after the write."""
 
     article_id: str
     text_fingerprint: str
@@ -280,6 +283,8 @@ class RowKey:
     shard: str
     index: int
     url_id: str | None = None
+    # newsbeam.stories.StorySig: time, MinHash signature, headline, source (None: stories off)
+    story: object | None = None
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def test_feeds_over_http_store_each_article_once_and_rerun_is_a_no_op(site, tmp_
     assert [r.path for r in later] == ["/rss.xml", "/atom.xml"] or sorted(r.path for r in later) == ["/atom.xml", "/rss.xml"]
     assert all(r.headers.get("If-None-Match") for r in later)
     manifest = json.loads(sorted((out / "_runs").glob("*.json"))[-1].read_text())
-    assert manifest["written"] == {"articles": 0, "errors": 0, "files": 0}
+    assert manifest["written"] == {"articles": 0, "errors": 0, "stories": 0, "files": 0}
     assert "2 not modified" in proc.stdout
 
     # a new entry appears: only it is fetched

@@ -61,8 +61,11 @@ def test_stream_picks_up_new_entries_and_stops_cleanly(tmp_path):
         # a restart lists the feed in full again but stores nothing twice
         proc = subprocess.run(cmd + ["--max-polls", "1"], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
-    ids = [r[0] for r in duckdb.execute(f"SELECT article_id FROM read_parquet('{out}/articles/**/*.parquet')").fetchall()]
+    rows = duckdb.execute(f"SELECT article_id, story_id FROM read_parquet('{out}/articles/**/*.parquet')").fetchall()
+    ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)) == 4
+    # every streamed batch assigns stories too, and keeps the open-story state
+    assert all(r[1] for r in rows) and list((out / "_state" / "stories").glob("*.parquet"))
     manifests = [json.loads(p.read_text()) for p in (out / "_runs").glob("*.json")]
     assert all(m.get("mode") == "stream" for m in manifests)
 

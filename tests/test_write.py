@@ -64,7 +64,7 @@ def test_commit_moves_files_drops_losers_then_writes_manifest_and_state(tmp_path
     winners = [RowKey("id0", "f0", "r", dup.relative_path, 0)]
     losers = [(RowKey("id1", "f1", "r", dup.relative_path, 1), "duplicate")]
     manifest = commit_run(str(tmp_path), str(tmp_path / "_state"), run, [keep, dup], winners, losers, {"counts": {}})
-    assert manifest["written"] == {"articles": 1, "errors": 3, "files": 2}
+    assert manifest["written"] == {"articles": 1, "errors": 3, "stories": 0, "files": 2}
     assert manifest["failed"] == {"read": {"X": 3}}
     assert manifest["skipped"]["duplicate_in_run"] == 1
     assert pq.read_table(tmp_path / "articles/d=1/part-r1-b.parquet").num_rows == 1

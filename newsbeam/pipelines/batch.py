@@ -28,6 +28,7 @@ from newsbeam.transforms.fetch import (
     policy_from_config,
 )
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
+from newsbeam.transforms.stories import StoryCandidates
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import CommitRun, WriteShards
 
@@ -68,7 +69,8 @@ class ProcessDocuments(beam.PTransform):
             cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors
         )
         written = tagged.tagged | "Write" >> WriteShards(
-            ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file
+            ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file,
+            stories=cfg.stories.enabled,
         )
         failed = (extracted[FAILED], tagged[FAILED]) | "Failures" >> beam.Flatten()
         counts = (_count("Extracted", extracted.articles), _count("Tagged", tagged.tagged)) | "Counts" >> beam.Flatten()
@@ -116,6 +118,7 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     )
     keys = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten()
     deduped = keys | "Dedup" >> Dedup(seen)
+    candidates = deduped["winners"] | "StoryCandidates" >> StoryCandidates(state)
     counts = [
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
@@ -137,4 +140,6 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         polled[FEED_STATUS],
         fetched[RETRY_FEEDS],
         new_items.skipped,
-    ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression)
+        candidates["pairs"],
+        candidates["open"],
+    ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression, cfg.stories.settings())

@@ -118,6 +118,18 @@ class TaggingConfig(_Strict):
     actors: str | list[str] | None = "taxonomy/actors.yaml"
 
 
+class StoriesConfig(_Strict):
+    # Which articles tell the same story (newsbeam.stories); off: story_id stays null.
+    enabled: bool = True
+    # A story stays open this long (publication time, else fetch time) after its latest article.
+    window_days: float = Field(default=7.0, gt=0)
+    # Estimated Jaccard similarity of content words above which two articles are linked.
+    threshold: float = Field(default=0.14, gt=0, le=1)
+
+    def settings(self) -> dict | None:
+        return {"threshold": self.threshold, "window_days": self.window_days} if self.enabled else None
+
+
 class Config(_Strict):
     inputs: list[InputSpec | str] = Field(default_factory=list)
     feeds: list[FeedSpec | str] = Field(default_factory=list)
@@ -126,6 +138,7 @@ class Config(_Strict):
     read: ReadConfig = Field(default_factory=ReadConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     tagging: TaggingConfig = Field(default_factory=TaggingConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
 
 
 class ResolvedConfig(BaseModel):
@@ -145,6 +158,7 @@ class ResolvedConfig(BaseModel):
     claims: list[ClaimSpec]
     tagging_model: str = "fast"
     actors: dict[str, Any] | None = None
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
 
     @property
     def output_path(self) -> str:
@@ -306,6 +320,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         claims=list(claims),
         tagging_model=tagging.model,
         actors=actors,
+        stories=cfg.stories,
     )
 
 

@@ -37,6 +37,7 @@ from newsbeam.pipelines.config import ResolvedConfig
 from newsbeam.pipelines.stopping import EARLY_STOP
 from newsbeam.records import Failure, FeedItem, RowKey, TaggedArticle, article_row, error_row
 from newsbeam.state import read_seen, seen_files, url_id
+from newsbeam.stories import run_stories, story_sig
 from newsbeam.text import MAX_ARTICLE_CHARS
 from newsbeam.transforms.fetch import FAILED, RETRY_FEEDS, _FetchFeedFn, _FetchPageFn, policy_from_config
 from newsbeam.transforms.write import file_schema, partition_dir, write_shard
@@ -211,7 +212,8 @@ class _PollAndCommitFn(beam.DoFn):
             seen_now.update((a.article_id, a.text_fingerprint))
             row = article_row(tagged, batch_id)
             rel_dir = partition_dir(ARTICLES, row, partition_by)
-            winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url)))
+            sig = story_sig(a) if self.cfg.get("stories") else None
+            winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url), sig))
             rows_by_dir[rel_dir].append(row)
         for failure in failures:
             rows_by_dir[ERRORS].append(error_row(failure, batch_id))
@@ -221,7 +223,9 @@ class _PollAndCommitFn(beam.DoFn):
             relative = f"{rel_dir}/part-{batch_id}-0000.parquet"
             shards.append(write_shard(tmp_root, kind, relative, rows, file_schema(kind, partition_by), compression))
         summary = {"mode": "stream", "counts": {"Tagged": len(articles)}}
-        manifest = commit_run(self.output, self.state_path, batch_id, shards, winners, [], summary, compression)
+        stories = run_stories(batch_id, winners, self.state_path, self.cfg["stories"]) if self.cfg.get("stories") else None
+        manifest = commit_run(self.output, self.state_path, batch_id, shards, winners, [], summary, compression,
+                              stories=stories)
         with shared.mutex:
             for key in winners:
                 shared.article_ids.add(key.article_id)
@@ -283,6 +287,7 @@ def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interva
         "claims": [(c.id, c.text) for c in cfg.claims],
         "partition_by": list(cfg.output.partition_by),
         "compression": cfg.output.compression,
+        "stories": cfg.stories.settings(),
     }
     feeds = [(f.url, f.source) for f in cfg.feeds]
     _ = (

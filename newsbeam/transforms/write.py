@@ -36,6 +36,7 @@ from newsbeam.records import (
 )
 from newsbeam.state import url_id
 from newsbeam.storage import write_table
+from newsbeam.stories import run_stories, story_sig
 
 LOGGER = logging.getLogger(__name__)
 
@@ -118,8 +119,10 @@ class _Buffer:
 class _WriteShardsFn(beam.DoFn):
     """Buffer rows per partition and write them as Parquet shards (temporary names)."""
 
-    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str, max_rows: int):
+    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str, max_rows: int,
+                 stories: bool = True):
         self.kind = kind
+        self.stories = stories
         self.output = output
         self.run_id = run_id
         self.partition_by = list(partition_by) if kind == ARTICLES else []
@@ -154,6 +157,7 @@ class _WriteShardsFn(beam.DoFn):
                     buf.relative_path,
                     len(buf.rows),
                     url_id(row["url"]),
+                    story_sig(element.article) if self.stories else None,
                 ),
             )
         buf.rows.append(row)
@@ -183,24 +187,32 @@ class WriteShards(beam.PTransform):
     Outputs ``shards`` (ShardInfo) and, for articles, ``keys`` (RowKey per row).
     """
 
-    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str = "zstd", max_rows: int = 5000):
+    def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str = "zstd",
+                 max_rows: int = 5000, stories: bool = True):
         super().__init__()
-        self.fn = _WriteShardsFn(kind, output, run_id, partition_by, compression, max_rows)
+        self.fn = _WriteShardsFn(kind, output, run_id, partition_by, compression, max_rows, stories)
 
     def expand(self, pcoll):
         return pcoll | "WriteShards" >> beam.ParDo(self.fn).with_outputs(KEYS, main="shards")
 
 
 class _CommitFn(beam.DoFn):
-    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str):
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str,
+                 stories: dict | None):
+        self.stories = stories
         self.compression = compression
         self.output = output
         self.state_path = state_path
         self.run_id = run_id
         self.summary_base = summary_base
 
-    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips):
+    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, story_pairs,
+                open_stories):
         summary = dict(self.summary_base)
+        winners = list(winners)
+        stories = None
+        if self.stories is not None:
+            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories), story_pairs)
         totals: collections.Counter = collections.Counter()
         for name, n in counts:  # a count may come from several branches: add them up
             totals[name] += n
@@ -210,25 +222,30 @@ class _CommitFn(beam.DoFn):
             self.state_path,
             self.run_id,
             list(shards),
-            list(winners),
+            winners,
             list(losers),
             summary,
             self.compression,
             list(feed_statuses),
             list(retry_feeds),
             list(item_skips),
+            stories,
         )
 
 
 class CommitRun(beam.PTransform):
-    """After every shard is written: rename into place, write the manifest, then the state."""
+    """After every shard is written: assign stories, rename into place, write the manifest, then the state.
 
-    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str = "zstd"):
+    ``stories``: the story settings (``threshold``, ``window_days``), None for no stories.
+    """
+
+    def __init__(self, output: str, state_path: str, run_id: str, summary_base: dict, compression: str = "zstd",
+                 stories: dict | None = None):
         super().__init__()
-        self.fn = _CommitFn(output, state_path, run_id, summary_base, compression)
+        self.fn = _CommitFn(output, state_path, run_id, summary_base, compression, stories)
 
     def expand(self, inputs):
-        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips = inputs
+        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, story_pairs, open_stories = inputs
         pbegin = shards.pipeline
         return (
             pbegin
@@ -243,5 +260,7 @@ class CommitRun(beam.PTransform):
                 feed_statuses=beam.pvalue.AsList(feed_statuses),
                 retry_feeds=beam.pvalue.AsList(retry_feeds),
                 item_skips=beam.pvalue.AsList(item_skips),
+                story_pairs=beam.pvalue.AsList(story_pairs),
+                open_stories=beam.pvalue.AsList(open_stories),
             )
         )

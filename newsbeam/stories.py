@@ -1,0 +1,357 @@
+"""Stories: which articles tell the same story, within a run and across runs.
+
+Every kept article gets a ``story_id``. Articles share one when their texts are similar
+enough (estimated Jaccard similarity of their content words, see ``signature``) and their
+times (publication, else fetch) lie within the story window of each other; a story is
+the connected group of such links (single linkage), so a rewrite joins through any member
+it resembles, not only the first.
+
+How it runs, the Beam way:
+
+1. Each article's *signature* is computed where its row is written (``WriteShards``): a
+   MinHash of the set of content words of its first ``SHINGLE_WORDS`` words, carried on
+   its ``RowKey`` through deduplication (with the hashes of its words, about 1 KB).
+2. *Candidates* come from LSH banding: a signature's ``BANDS`` bands of ``ROWS`` values
+   are keys, and a ``GroupByKey`` on them puts articles that agree on a whole band
+   together (``band_keys``, ``candidate_pairs``). The open stories of earlier runs join
+   the same groups with their members' signatures, so candidates across runs come from the
+   same shuffle: no article is compared with all others, and the cost grows with the new
+   articles and the open window, not with the history.
+3. *Assignment* (``assign_stories``), in the run's commit step: candidate pairs are
+   verified on the signatures (estimated Jaccard >= threshold, times within the window),
+   then merged strongest link first. A group that reaches an open story takes its id; a
+   link that would merge two stories that already have ids is skipped, so an id already
+   written never changes. A new story's id is a hash of its smallest member article id,
+   so a rerun of a run that died before its commit gives the same ids.
+4. The commit stamps ``story_id`` into the run's article files, writes one ``stories/``
+   row per story the run touched, and saves the new open-story state
+   (``<state>/stories/<run id>.parquet``: up to ``MEMBERS_KEPT`` recent members per story,
+   members older than the window before the newest time seen dropped) in the same
+   journaled commit as the data.
+
+MinHash comes from ``rensa`` (Rust, about 25 times faster than datasketch here and without
+its SciPy dependency). Its hash is deterministic across processes; the version is pinned
+because stored signatures must stay comparable, and the state records the scheme so that
+a different one is ignored (stories restart) rather than compared.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import itertools
+import logging
+import re
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from newsbeam import storage
+from newsbeam.records import utcnow
+from newsbeam.text import stable_id
+
+LOGGER = logging.getLogger(__name__)
+
+STORIES = "stories"  # the output kind, and the state's directory
+NUM_PERM = 128
+BANDS, ROWS = 64, 2  # a pair at Jaccard 0.14 becomes a candidate with p = 0.72, at 0.2 with 0.93, at 0.3 with 0.9997
+SEED = 1
+SCHEME = f"rensa-0.5.0/minhash{NUM_PERM}/seed{SEED}/crc32-words"
+SHINGLE_WORDS = 300
+MIN_TOKENS = 8  # fewer distinct content words: no signature, the article is a story alone
+MEMBERS_KEPT = 8
+# A band bucket larger than this (a big story's copies, or common vocabulary) pairs each
+# member with its first HUBS members only, so no bucket costs more than linear work.
+MAX_GROUP = 100
+HUBS = 20
+DEFAULT_THRESHOLD = 0.14  # best ARI on FNC-1's tuning stories (training/evaluate_stories.py --sweep)
+DEFAULT_WINDOW_DAYS = 7.0
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Function words of English; other languages rely on the length filter (words of 4+ letters).
+_STOP = frozenset(
+    """about above after again against all also and any are because been before being below between both but
+    can could did does doing down during each few for from further had has have having her here hers herself
+    him himself his how into its itself just more most not now off once only other our ours ourselves out over
+    own same she should some such than that the their theirs them themselves then there these they this those
+    through too under until very was were what when where which while who whom why will with would you your
+    yours yourself yourselves said says say told according one two new also year years time like get got
+    """.split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    words = _WORD.findall(text[: SHINGLE_WORDS * 12].lower())[:SHINGLE_WORDS]
+    return {w for w in words if len(w) > 3 and w not in _STOP}
+
+
+def signature(text: str) -> bytes | None:
+    """The article's signature, or None if it has too few content words: its MinHash
+    (``NUM_PERM`` uint32, for the LSH bands) followed by the sorted CRC-32s of its content
+    words (for the exact Jaccard similarity of a candidate pair: the MinHash estimate's
+    noise, about 0.035 at 128 permutations, would make single linkage chain at random)."""
+    from rensa import RMinHash
+
+    words = sorted(content_words(text))
+    if len(words) < MIN_TOKENS:
+        return None
+    m = RMinHash(num_perm=NUM_PERM, seed=SEED)
+    m.update(words)
+    hashes = np.unique(np.fromiter((zlib.crc32(w.encode()) for w in words), np.uint32, len(words)))
+    return np.asarray(m.digest(), dtype=np.uint32).tobytes() + hashes.tobytes()
+
+
+_MINHASH_BYTES = NUM_PERM * 4
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Jaccard similarity of the content-word sets of two signatures."""
+    wa, wb = np.frombuffer(a, np.uint32, offset=_MINHASH_BYTES), np.frombuffer(b, np.uint32, offset=_MINHASH_BYTES)
+    inter = np.intersect1d(wa, wb, assume_unique=True).size
+    union = wa.size + wb.size - inter
+    return inter / union if union else 0.0
+
+
+def band_keys(sig: bytes) -> list[bytes]:
+    """One key per band: the band's number and its ``ROWS`` MinHash values."""
+    width = ROWS * 4
+    return [bytes([band]) + sig[band * width : (band + 1) * width] for band in range(BANDS)]
+
+
+def candidate_pairs(refs: list[str]) -> list[tuple[str, str]]:
+    """Pairs within one band bucket that involve a new article (``n:`` refs; ``o:`` are open)."""
+    refs = sorted(set(refs))
+    if len(refs) < 2 or not any(r.startswith("n:") for r in refs):
+        return []
+    if len(refs) > MAX_GROUP:
+        hubs = refs[:HUBS]
+        pairs = {(min(h, r), max(h, r)) for h in hubs for r in refs if r != h}
+    else:
+        pairs = set(itertools.combinations(refs, 2))
+    return sorted((a, b) for a, b in pairs if a.startswith("n:") or b.startswith("n:"))
+
+
+@dataclass(frozen=True)
+class StorySig:
+    """What the story step needs of an article: its time, signature, headline and source."""
+
+    time: dt.datetime
+    signature: bytes | None
+    title: str | None
+    source: str | None
+
+
+def story_sig(article) -> StorySig:
+    return StorySig(article.published_at or article.fetched_at, signature(article.text), article.title, article.source)
+
+
+@dataclass(frozen=True)
+class OpenMember:
+    """A recent member of an open story, as the state keeps it."""
+
+    story_id: str
+    article_id: str
+    time: dt.datetime
+    signature: bytes
+    first_seen: dt.datetime
+    first_headline: str | None
+
+
+STATE_SCHEMA = pa.schema(
+    [
+        pa.field("story_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("time", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("signature", pa.binary(), nullable=False),
+        pa.field("first_seen", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("first_headline", pa.string()),
+    ],
+    metadata={"newsbeam.stories.scheme": SCHEME},
+)
+
+STORY_SCHEMA = pa.schema(
+    [
+        pa.field("story_id", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("first_seen", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("last_seen", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("first_headline", pa.string()),
+        pa.field("article_count", pa.int32(), nullable=False),  # articles of this run
+        pa.field("sources", pa.list_(pa.string())),
+    ],
+    metadata={"newsbeam.schema": "stories/1"},
+)
+
+
+def state_files(state_path: str) -> list[str]:
+    return sorted(storage.list_files(storage.join(state_path, STORIES, "*.parquet")))
+
+
+def load_open(state_path: str) -> list[OpenMember]:
+    """The members of the open stories: the newest state snapshot (run ids sort by time)."""
+    files = state_files(state_path)
+    if not files:
+        return []
+    with storage.open_read(files[-1]) as fh:
+        table = pq.read_table(fh)
+    scheme = (table.schema.metadata or {}).get(b"newsbeam.stories.scheme", b"").decode()
+    if scheme != SCHEME:
+        LOGGER.warning("story state %s uses another signature scheme (%s): stories start afresh", files[-1], scheme)
+        return []
+    return members_of(table)
+
+
+def members_of(state: pa.Table) -> list[OpenMember]:
+    """The open-story members of a state table (``STATE_SCHEMA``)."""
+    cols = [state.column(n).to_pylist() for n in STATE_SCHEMA.names]
+    return [OpenMember(*row) for row in zip(*cols, strict=True)]
+
+
+@dataclass
+class StoryResult:
+    """What the commit writes: each new article's story, the ``stories/`` rows, the new state."""
+
+    assignment: dict[str, str]
+    rows: pa.Table
+    state: pa.Table
+    replaced_state: list[str]
+
+
+def _parent_find(parent: dict, x):
+    root = x
+    while parent[root] != root:
+        root = parent[root]
+    while parent[x] != root:
+        parent[x], x = root, parent[x]
+    return root
+
+
+def local_pairs(new: dict[str, StorySig], open_members: list[OpenMember]) -> list[tuple[str, str]]:
+    """``candidate_pairs`` over all band buckets, in one process (streaming batches, tests)."""
+    buckets: dict[bytes, list[str]] = collections.defaultdict(list)
+    for article_id, s in new.items():
+        if s.signature:
+            for key in band_keys(s.signature):
+                buckets[key].append(f"n:{article_id}")
+    for m in open_members:
+        for key in band_keys(m.signature):
+            buckets[key].append(f"o:{m.article_id}")
+    pairs: set[tuple[str, str]] = set()
+    for refs in buckets.values():
+        pairs.update(candidate_pairs(refs))
+    return sorted(pairs)
+
+
+def assign_stories(
+    run_id: str,
+    new: dict[str, StorySig],
+    open_members: list[OpenMember],
+    pairs,
+    replaced_state: list[str],
+    threshold: float = DEFAULT_THRESHOLD,
+    window_days: float = DEFAULT_WINDOW_DAYS,
+) -> StoryResult:
+    """Give every new article (article id -> StorySig) a story; see the module doc."""
+    window = dt.timedelta(days=window_days)
+    info = {f"n:{a}": (s.time, s.signature) for a, s in new.items()}
+    info.update({f"o:{m.article_id}": (m.time, m.signature) for m in open_members})
+    parent = {ref: ref for ref in info}
+    story_of_root: dict[str, str] = {}
+    first_ref: dict[str, str] = {}
+    for m in sorted(open_members, key=lambda m: m.article_id):  # an open story starts as one group
+        ref = f"o:{m.article_id}"
+        root = first_ref.setdefault(m.story_id, ref)
+        parent[ref] = root
+        story_of_root[root] = m.story_id
+    edges = []
+    for a, b in pairs:
+        if a not in info or b not in info:
+            continue
+        (ta, sa), (tb, sb) = info[a], info[b]
+        if sa is None or sb is None or abs(ta - tb) > window:
+            continue
+        sim = similarity(sa, sb)
+        if sim >= threshold:
+            edges.append((-sim, a, b))
+    for _neg, a, b in sorted(edges):
+        ra, rb = _parent_find(parent, a), _parent_find(parent, b)
+        if ra == rb or (ra in story_of_root and rb in story_of_root):
+            continue
+        if rb in story_of_root:
+            ra, rb = rb, ra
+        parent[rb] = ra
+    groups: dict[str, list[str]] = collections.defaultdict(list)
+    for ref in info:
+        if ref.startswith("n:"):
+            groups[_parent_find(parent, ref)].append(ref[2:])
+    assignment: dict[str, str] = {}
+    members_by_story: dict[str, list[OpenMember]] = collections.defaultdict(list)
+    for m in open_members:
+        members_by_story[m.story_id].append(m)
+    rows = []
+    for root, article_ids in groups.items():
+        article_ids.sort(key=lambda a: (new[a].time, a))
+        # A new story is named by its smallest article id (not its earliest, whose fetch
+        # time differs between a run and its rerun): the same group always gets the same id.
+        story_id = story_of_root.get(root) or "s" + stable_id("story", min(article_ids))[:20]
+        old = list(members_by_story.get(story_id, []))  # the members from earlier runs
+        first_seen = min([m.first_seen for m in old] + [new[a].time for a in article_ids])
+        headline = old[0].first_headline if old else new[article_ids[0]].title
+        for a in article_ids:
+            assignment[a] = story_id
+            s = new[a]
+            if s.signature is not None:
+                members_by_story[story_id].append(OpenMember(story_id, a, s.time, s.signature, first_seen, headline))
+        members_by_story[story_id] = [
+            dataclasses.replace(m, first_seen=first_seen, first_headline=headline) for m in members_by_story[story_id]
+        ]
+        times = [m.time for m in old] + [new[a].time for a in article_ids]
+        rows.append(
+            {
+                "story_id": story_id,
+                "run_id": run_id,
+                "first_seen": first_seen,
+                "last_seen": max(times),
+                "first_headline": headline,
+                "article_count": len(article_ids),
+                "sources": sorted({new[a].source for a in article_ids if new[a].source}),
+            }
+        )
+    rows.sort(key=lambda r: (r["first_seen"], r["story_id"]))
+    # The new state: stories with a member inside the window before the newest time seen.
+    all_times = [m.time for ms in members_by_story.values() for m in ms]
+    horizon = (min(max(all_times), utcnow()) - window) if all_times else None
+    kept = []
+    for _story, ms in sorted(members_by_story.items()):
+        recent = sorted(ms, key=lambda m: (m.time, m.article_id))[-MEMBERS_KEPT:]
+        kept += [m for m in recent if horizon is None or m.time >= horizon]
+    state = pa.table({n: [getattr(m, n) for m in kept] for n in STATE_SCHEMA.names}, schema=STATE_SCHEMA)
+    table = pa.table({n: [r[n] for r in rows] for n in STORY_SCHEMA.names}, schema=STORY_SCHEMA)
+    return StoryResult(assignment, table, state, replaced_state)
+
+
+def run_stories(
+    run_id: str,
+    winners: list,
+    state_path: str,
+    settings: dict,
+    open_members: list[OpenMember] | None = None,
+    pairs=None,
+) -> StoryResult | None:
+    """The stories of a run's kept articles (RowKeys), or None when none has a StorySig.
+
+    ``open_members`` and ``pairs`` come from the Beam steps in a batch run; without them
+    (a streaming batch) the state is read and the band buckets are built here.
+    """
+    new = {k.article_id: k.story for k in winners if k.story is not None}
+    if not new:
+        return None
+    if open_members is None:
+        open_members = load_open(state_path)
+    if pairs is None:
+        pairs = local_pairs(new, open_members)
+    return assign_stories(run_id, new, list(open_members), pairs, state_files(state_path), **settings)
