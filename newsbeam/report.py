@@ -49,6 +49,9 @@ class Aggregates:
     events: list[tuple] = field(default_factory=list)  # (event_type, n)
     errors: list[tuple] = field(default_factory=list)  # (stage, error_type, n)
     dyads: list[tuple] = field(default_factory=list)  # (event_type, source code, target code, articles)
+    # (bucket, articles, new stories): a story counts once, in the bucket of its first article
+    stories_time: list[tuple] = field(default_factory=list)
+    stories: int = 0
     runs: int = 0
 
 
@@ -97,6 +100,7 @@ def aggregate(output: str, since: str | None = None, until: str | None = None) -
             "SELECT coalesce(language, 'unknown') l, count(*) n FROM f GROUP BY l ORDER BY n DESC, l"
         ).fetchall()
         agg.dyads = _dyads(con)
+        agg.stories_time, agg.stories = _stories(con, agg.bucket)
         agg.stance_time = con.execute(
             f"SELECT s.claim_id, any_value(s.target), {b} t, s.label, count(*) "
             "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
@@ -126,6 +130,20 @@ def _dyads(con) -> list[tuple]:
     if "event_actors" not in columns:  # an output written before actors were coded
         return []
     return con.execute(_DYADS_SQL, [TOP_DYADS]).fetchall()
+
+
+def _stories(con, bucket: str) -> tuple[list[tuple], int]:
+    """Articles and new stories per bucket; ([], 0) for an output written before stories."""
+    columns = {row[0] for row in con.execute("DESCRIBE f").fetchall()}
+    if "story_id" not in columns or not con.execute("SELECT count(story_id) FROM f").fetchone()[0]:
+        return [], 0
+    rows = con.execute(
+        f"WITH s AS (SELECT story_id, min(day) AS d FROM f WHERE story_id IS NOT NULL GROUP BY story_id), "
+        f"ns AS (SELECT CAST(date_trunc('{bucket}', d) AS DATE) AS t, count(*) AS n FROM s GROUP BY t), "
+        f"na AS (SELECT CAST(date_trunc('{bucket}', day) AS DATE) AS t, count(*) AS n FROM f GROUP BY t) "
+        "SELECT na.t, na.n, coalesce(ns.n, 0) FROM na LEFT JOIN ns USING (t) ORDER BY na.t"
+    ).fetchall()
+    return rows, con.execute("SELECT count(DISTINCT story_id) FROM f").fetchone()[0]
 
 
 def _source(con, output: str, kind: str) -> str | None:
@@ -235,6 +253,21 @@ def chart_sources_over_time(agg: Aggregates) -> str:
     return _svg(fig)
 
 
+def chart_stories_over_time(agg: Aggregates) -> str:
+    """Articles and stories per bucket side by side: copies and follow-ups inflate the first."""
+    fig, ax = _figure(height=3.0)
+    buckets = [r[0] for r in agg.stories_time]
+    width = {"day": 0.4, "week": 2.8, "month": 12}[agg.bucket]
+    offset = dt.timedelta(days=width / 2)
+    ax.bar([b - offset for b in buckets], [r[1] for r in agg.stories_time], width=width, color="#bdbdbd", label="articles")
+    ax.bar([b + offset for b in buckets], [r[2] for r in agg.stories_time], width=width, color="#2c7fb8",
+           label="new stories")
+    _stacked(ax, [], {}, {}, agg)
+    ax.set_ylabel(f"per {agg.bucket}")
+    ax.set_title(f"Articles and stories per {agg.bucket} (a story counts once, when it first appears)", loc="left")
+    return _svg(fig)
+
+
 def chart_events_over_time(agg: Aggregates) -> str:
     fig, ax = _figure()
     present = {r[1] for r in agg.by_event_time}
@@ -327,6 +360,8 @@ def render_html(agg: Aggregates, output: str, since: str | None, until: str | No
     else:
         parts += [
             "<h2 id='volume'>Articles over time</h2>", chart_sources_over_time(agg),
+            "<h2 id='stories'>Stories per " + agg.bucket + "</h2>",
+            chart_stories_over_time(agg) if agg.stories_time else "<p>This output has no story ids.</p>",
             "<h2 id='events'>Event types over time</h2>", chart_events_over_time(agg),
             "<h2 id='stance'>Stance toward each claim</h2>",
         ]
@@ -359,7 +394,8 @@ def terminal_summary(agg: Aggregates) -> str:
     if not agg.total:
         return "no articles in this window" + (f"; {sum(e[2] for e in agg.errors)} error rows" if agg.errors else "")
     lines = [
-        f"{agg.total} articles, {agg.first} to {agg.last}, from {len(agg.sources)} sources in {len(agg.languages)} languages",
+        f"{agg.total} articles" + (f" ({agg.stories} stories)" if agg.stories else "")
+        + f", {agg.first} to {agg.last}, from {len(agg.sources)} sources in {len(agg.languages)} languages",
         "top sources:  " + ", ".join(f"{s} {n}" for s, n in agg.sources[:5]),
         "event types:  " + ", ".join(f"{t} {n}" for t, n in agg.events[:8]),
     ]

@@ -33,7 +33,7 @@ def test_report_page_and_summary(sample_out, tmp_path):
     page = tmp_path / "r.html"
     proc = run_cli("report", "--output", str(sample_out), "--html", str(page))
     assert proc.returncode == 0, proc.stderr
-    assert "11 articles, 2026-10-14 to" in proc.stdout
+    assert re.search(r"11 articles \(\d+ stories\), 2026-10-14 to", proc.stdout)
     assert "stance talks_progress:" in proc.stdout and "errors:       read/EmptyFile 1" in proc.stdout
     text = page.read_text()
     assert text.count("<svg") >= 7  # volume, events, 3 claims, sources, languages, events, errors
@@ -74,7 +74,7 @@ def _synthetic(out, n=100_000, days=400):
             "article_id": f"{i:032x}", "url": None, "final_url": None, "canonical_url": None,
             "source": f"source-{rng.randrange(30)}", "title": f"t{i}", "author": None, "published_at": ts,
             "fetched_at": ts, "language": rng.choice(["en", "de", "fr"]), "text": "x", "word_count": 1,
-            "text_fingerprint": f"{i:032x}", "event_type": event_type,
+            "text_fingerprint": f"{i:032x}", "story_id": f"s{i // 4}", "event_type": event_type,
             "event_scores": [], "event_evidence": [],
             "event_actors": [{"event_type": event_type, "source": [actor(src)], "target": [actor(dst)], "evidence": "e"}],
             "source_codes": [src], "target_codes": [dst],
@@ -97,6 +97,7 @@ def test_report_scales_to_a_hundred_thousand_articles(tmp_path):
     assert len(html) < 3_000_000  # aggregates, not rows
     assert "Articles per week, by source" in html and "other sources" in html
     assert len(agg.dyads) == report.TOP_DYADS and "id='dyads'" in html
+    assert agg.stories == 25_000 and sum(r[2] for r in agg.stories_time) == 25_000 and "new stories" in html
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
