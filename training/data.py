@@ -98,17 +98,10 @@ def fnc_stances() -> list[tuple[str, int, str]]:
         return [(r["Headline"], int(r["Body ID"]), r["Stance"]) for r in csv.DictReader(fh)]
 
 
-def fnc_topic_split(stances: list[tuple[str, int, str]], salt: str = "fnc-topic", share: int = 2) -> tuple[list, list]:
-    """Split FNC-1 by topic: no held-back body, and no claim about a held-back topic, is trained on.
-
-    Related pairs (agree/disagree/discuss) tie a claim to its story; the connected groups
-    of claims and bodies are topics, and 20 % of topics (by hash of their smallest body id)
-    are held back (``share`` tenths; ``salt`` draws another split, as for the calibration
-    stories carved out of the training part). Every pair whose body is held back is evaluated; pairs that would put a
-    held-back claim into training are dropped. This is stricter than a split by body alone
-    (FNC-1 pairs each claim with many bodies, so a body split still trains on every test
-    claim) and closer to the competition's test set, whose stories are all new.
-    """
+def fnc_story_groups(stances: list[tuple[str, int, str]], salt: str = "fnc-topic", share: int = 2):
+    """FNC-1's stories: ``(find, held_roots)``. ``find("b<body id>")`` is a body's story (the
+    connected group of bodies and claims that related pairs tie together), and the stories
+    in ``held_roots`` (``share`` tenths, by hash of their smallest body id) are held back."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -128,6 +121,21 @@ def fnc_topic_split(stances: list[tuple[str, int, str]], salt: str = "fnc-topic"
         if node.startswith("b"):
             members.setdefault(find(node), []).append(int(node[1:]))
     held_roots = {root for root, bodies in members.items() if bucket(f"{salt}-{min(bodies)}") < share}
+    return find, held_roots
+
+
+def fnc_topic_split(stances: list[tuple[str, int, str]], salt: str = "fnc-topic", share: int = 2) -> tuple[list, list]:
+    """Split FNC-1 by topic: no held-back body, and no claim about a held-back topic, is trained on.
+
+    Related pairs (agree/disagree/discuss) tie a claim to its story; the connected groups
+    of claims and bodies are topics, and 20 % of topics (by hash of their smallest body id)
+    are held back (``share`` tenths; ``salt`` draws another split, as for the calibration
+    stories carved out of the training part). Every pair whose body is held back is evaluated; pairs that would put a
+    held-back claim into training are dropped. This is stricter than a split by body alone
+    (FNC-1 pairs each claim with many bodies, so a body split still trains on every test
+    claim) and closer to the competition's test set, whose stories are all new.
+    """
+    find, held_roots = fnc_story_groups(stances, salt, share)
     train, held = [], []
     for headline, body_id, label in stances:
         if find(f"b{body_id}") in held_roots:

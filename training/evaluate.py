@@ -177,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     stance_sections, stance_numbers = evaluate_stance.eval_stance()
     sections += stance_sections
     numbers.update(stance_numbers)
+    from training import evaluate_stories
+
+    story_sections, story_numbers = evaluate_stories.eval_stories()
+    sections += story_sections
+    numbers.update(story_numbers)
     sections.append(f"_Evaluation took {time.time() - started:.0f} s._")
     text = "\n".join(sections) + "\n"
     out.write_text(text)
