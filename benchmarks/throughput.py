@@ -164,12 +164,15 @@ def run_newsbeam(pages: Path, work: Path, workers: int) -> tuple[float, float]:
 def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     """Milliseconds per article for each stage, run in isolation on a sample of pages."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     sys.path.insert(0, str(REPO))
+    from newsbeam.commit import _final_copy
     from newsbeam.extraction import Extractor
     from newsbeam.pipelines.config import load_config
-    from newsbeam.records import KIND_HTML, RawDocument, article_row
+    from newsbeam.records import KIND_HTML, RawDocument, ShardInfo, article_row
     from newsbeam.storage import write_table
+    from newsbeam.stories import assign_stories, local_pairs, story_sig
     from newsbeam.tagging import Claim, Tagger
     from newsbeam.text import decode_bytes, sniff_format
     from newsbeam.transforms.tag import tag_article
@@ -199,6 +202,18 @@ def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         write_table(f"{tmp}/x.parquet", pa.table({n: [r.get(n) for r in rows] for n in schema.names}, schema=schema), "zstd")
     t["rows + Parquet write"] = time.perf_counter() - start
+    # stories: signature per article, candidates and assignment, and the commit's stamping of
+    # story_id (one more read and write of the article file)
+    start = time.perf_counter()
+    sigs = {a.article_id: story_sig(a) for a in articles}
+    result = assign_stories("bench", sigs, [], local_pairs(sigs, []), [])
+    with tempfile.TemporaryDirectory() as tmp:
+        table = pa.table({n: [r.get(n) for r in rows] for n in schema.names}, schema=schema)
+        write_table(f"{tmp}/x.parquet", table, "zstd")
+        final = _final_copy(ShardInfo("articles", f"{tmp}/x.parquet", "x.parquet", len(rows)), set(),
+                            result.assignment, "zstd")[0]
+        assert pq.read_table(final).column("story_id").null_count == 0
+    t["stories (signature, pairs, assignment, story_id stamp)"] = time.perf_counter() - start
     return {k: v / len(files) * 1000 for k, v in t.items()}
 
 
