@@ -1,0 +1,122 @@
+"""Sweeps behind the "tried and not kept" notes of the README's tag-quality section.
+
+Both score on the held-out splits of ``make eval``, so they can only rule a change out,
+not prove one in: a gain here would need confirming on data the sweep never saw.
+
+    .venv/bin/python -m training.sweeps stance-seeds 4      # averaged stance networks
+    .venv/bin/python -m training.sweeps encoder-weight 1 2 4  # accurate tier's encoder weight
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import f1_score
+
+from training import data
+
+
+def stance_seeds(k: int) -> None:
+    """Train ``k`` stance networks from consecutive seeds; score each alone and their average
+    (hidden layers side by side, output weights divided by their number: averaged logits)."""
+    from sklearn.neural_network import MLPClassifier
+
+    from newsbeam.tagging.stance import LABELS, StanceModel, fnc_score
+    from training import train_stance as ts
+
+    bodies, train_all, held = ts.split()
+    train, calibration = data.fnc_topic_split(train_all, salt="fnc-calibration", share=1)
+    vocab, idf = ts.vocabulary([bodies[b] for b in sorted({b for _, b, _ in train})] + sorted({h for h, _, _ in train}))
+    x_sparse, dense = ts.pair_matrix(ts.featurizer(vocab, idf), [(h, b) for h, b, _ in train], bodies)
+    mean, scale = dense.mean(axis=0), dense.std(axis=0) + 1e-6
+    x = sp.hstack([x_sparse, sp.csr_matrix((dense - mean) / scale)]).tocsr()
+    y = np.asarray([label for _, _, label in train])
+    repeat = np.concatenate([np.full(ts.OVERSAMPLE[label], i) for i, label in enumerate(y)])
+    layers = []
+
+    def score(parts, name):
+        w1 = np.hstack([p[0] for p in parts])
+        b1 = np.concatenate([p[1] for p in parts])
+        w2 = np.vstack([p[2] for p in parts]) / len(parts)
+        b2 = np.mean([p[3] for p in parts], axis=0)
+        model = StanceModel(vocab, idf, w1, b1, w2, b2, mean, scale)
+        params, decision = ts.fit_calibration(model, calibration, bodies)
+        model = StanceModel(vocab, idf, w1, b1, w2, b2, mean, scale, params, decision)
+        gold, pred = [], []
+        for headline, body, label in ts.with_bodies(model, held, bodies):
+            gold.append(label)
+            pred.append(LABELS[model.predict(headline, body)[1]])
+        f1 = f1_score(gold, pred, labels=list(LABELS), average=None)
+        print(f"{name}: FNC-1 {fnc_score(gold, pred):.3f}, macro-F1 {np.mean(f1):.3f}, per label {np.round(f1, 3).tolist()}",
+              flush=True)
+
+    for i in range(k):
+        clf = MLPClassifier(hidden_layer_sizes=(ts.HIDDEN,), alpha=ts.ALPHA, batch_size=500, max_iter=ts.EPOCHS,
+                            learning_rate_init=1e-3, random_state=ts.SEED + i, shuffle=True)
+        clf.fit(x[repeat], y[repeat])
+        order = [list(clf.classes_).index(label) for label in LABELS]
+        layers.append((clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1][:, order], clf.intercepts_[1][order]))
+        score(layers[-1:], f"seed {ts.SEED + i}")
+        if i:
+            score(layers, f"average of {i + 1}")
+
+
+def encoder_weight(weights: list[float]) -> None:
+    """The accurate tier with its encoder block scaled by each weight (the n-grams' unchanged)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from newsbeam.tagging.encoder import shared_encoder
+    from newsbeam.tagging.events import event_grams
+    from training import evaluate, train_events
+
+    def fit_with(weight):
+        def fit(examples, patterns, accurate=False):
+            vectorizer = TfidfVectorizer(analyzer=lambda t: event_grams(t, patterns), sublinear_tf=True, min_df=1)
+            x = vectorizer.fit_transform([t for t, _ in examples])
+            x = sp.hstack([x, sp.csr_matrix(weight * shared_encoder().encode([t for t, _ in examples]))]).tocsr()
+            clf = LogisticRegression(C=train_events.C, max_iter=3000, class_weight="balanced", random_state=train_events.SEED)
+            clf.fit(x, [label for _, label in examples])
+            clf.coef_[:, len(vectorizer.vocabulary_):] *= weight  # the exported model sees unscaled vectors
+            return vectorizer, clf
+        return fit
+
+    original = train_events.fit
+    try:
+        for weight in weights:
+            train_events.fit = fit_with(weight)
+            print(f"encoder weight {weight}: macro-F1 {_event_scores(evaluate)}", flush=True)
+    finally:
+        train_events.fit = original
+
+
+def _event_scores(evaluate) -> dict[str, float]:
+    """Macro-F1 of the accurate tier on each held-out event split's fixed sample."""
+    scores = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, exclude, load, labels, _what in evaluate.EVENT_SPLITS:
+            items = evaluate.sample(load(), evaluate.ACCURATE_SAMPLE)
+            tagger = evaluate.event_tagger(exclude, tmp, "accurate")
+            pred = [tagger.tag(None, data.strip_acled_date(text), claims=[]).event_type for text, _ in items]
+            support = 1 if name == "plover" else evaluate.MIN_SUPPORT
+            scores[name] = round(evaluate.table([y for _, y in items], pred, labels, min_support=support)[1], 3)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stance-seeds"]:
+        stance_seeds(int(argv[1]) if len(argv) > 1 else 4)
+    elif argv[:1] == ["encoder-weight"]:
+        encoder_weight([float(a) for a in argv[1:]] or [1.0, 2.0, 4.0])
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
