@@ -394,7 +394,7 @@ def terminal_summary(agg: Aggregates) -> str:
     if not agg.total:
         return "no articles in this window" + (f"; {sum(e[2] for e in agg.errors)} error rows" if agg.errors else "")
     lines = [
-        f"{agg.total} articles" + (f" ({agg.stories} stories)" if agg.stories else "")
+        f"{agg.total} articles" + (f" ({agg.stories} {'story' if agg.stories == 1 else 'stories'})" if agg.stories else "")
         + f", {agg.first} to {agg.last}, from {len(agg.sources)} sources in {len(agg.languages)} languages",
         "top sources:  " + ", ".join(f"{s} {n}" for s, n in agg.sources[:5]),
         "event types:  " + ", ".join(f"{t} {n}" for t, n in agg.events[:8]),

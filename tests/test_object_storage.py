@@ -255,15 +255,17 @@ def test_inputs_config_and_state_in_the_store_then_report_and_compact(store, tmp
 
     report = cli(store, "report", "--output", store.uri("job"), "--html", str(tmp_path / "report.html"))
     assert report.returncode == 0, report.stderr
-    assert report.stdout.startswith("6 articles, 2026-10-20 to 2026-10-21")
+    # the six pages share a template's text: one story
+    assert report.stdout.startswith("6 articles (1 story), 2026-10-20 to 2026-10-21")
     assert "<svg" in (tmp_path / "report.html").read_text()
 
     assert len(store.keys("job/articles/")) == 4
     compact = cli(store, "compact", "--output", store.uri("job"))
     assert compact.returncode == 0, compact.stderr
-    assert "compacted 2 partitions: 4 files -> 2 (6 rows)" in compact.stdout
+    # two article partitions (6 rows) and stories/ (one row from each of the two runs)
+    assert "compacted 3 partitions: 6 files -> 3 (8 rows)" in compact.stdout
     assert read_back(store, "job") == before
-    assert len(store.keys("job/articles/")) == 2
+    assert len(store.keys("job/articles/")) == 2 and len(store.keys("job/stories/")) == 1
     assert_clean(store, "job")
 
 
