@@ -42,22 +42,43 @@ RUNS = "_runs"
 JOURNAL = "_commit.json"
 
 
+# Rows per batch when an article file is rewritten: the commit's memory stays bounded by
+# this, not by the size of a shard (up to max_rows_per_file rows of full text).
+REWRITE_BATCH_ROWS = 1000
+
+
 def _final_copy(shard: ShardInfo, drop: set[int], story_ids: dict[str, str] | None, compression: str) -> tuple[str | None, int]:
-    """Rewrite an article shard without the rows in ``drop`` and with each row's story id;
-    returns (path or None, rows kept)."""
+    """Rewrite an article shard without the rows in ``drop`` and with each row's story id,
+    a batch of rows at a time; returns (path or None, rows kept)."""
+    import io
+
+    buf, writer, kept, offset = io.BytesIO(), None, 0, 0
     with storage.open_read(shard.temp_path) as fh:
-        table = pq.read_table(fh)
-    keep = [i for i in range(table.num_rows) if i not in drop]
-    if not keep:
+        source = pq.ParquetFile(fh, pre_buffer=False)
+        schema = source.schema_arrow
+        for batch in source.iter_batches(batch_size=REWRITE_BATCH_ROWS):
+            table = pa.Table.from_batches([batch], schema=schema)
+            keep = [i for i in range(table.num_rows) if offset + i not in drop]
+            offset += table.num_rows
+            if len(keep) < table.num_rows:
+                table = table.take(pa.array(keep, pa.int64()))
+            if story_ids is not None and "story_id" in table.column_names:
+                ids = pa.array([story_ids.get(a) for a in table.column("article_id").to_pylist()], pa.string())
+                table = table.set_column(schema.get_field_index("story_id"), schema.field("story_id"), ids)
+            if writer is None:
+                writer = pq.ParquetWriter(buf, schema, compression=None if compression == "none" else compression,
+                                          write_statistics=True)
+            writer.write_table(table)
+            kept += table.num_rows
+    if writer is not None:
+        writer.close()
+    pa.default_memory_pool().release_unused()  # decoded batches: give the pages back now
+    if not kept:
         return None, 0
-    if len(keep) < table.num_rows:
-        table = table.take(pa.array(keep, pa.int64()))
-    if story_ids is not None and "story_id" in table.column_names:
-        ids = pa.array([story_ids.get(a) for a in table.column("article_id").to_pylist()], pa.string())
-        table = table.set_column(table.schema.get_field_index("story_id"), table.schema.field("story_id"), ids)
     path = shard.temp_path[: -len(".parquet")] + ".final.parquet"
-    write_table(path, table, compression)
-    return path, len(keep)
+    with storage.create(path) as out:
+        out.write(buf.getvalue())
+    return path, kept
 
 
 def commit_run(

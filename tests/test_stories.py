@@ -210,3 +210,25 @@ def test_every_real_article_gets_a_story_and_the_seed_rounds_of_talks_stay_apart
     seeds = {story for inp, story in rows if inp.startswith(str(SHARED_SEEDS))}
     assert len(seeds) == 5  # 2010, 2013 (twice), 2018 and 2021: their content words overlap < 0.09
     assert len({story for _i, story in rows}) > len(rows) // 2
+
+
+def test_the_commit_rewrites_a_large_file_in_batches_dropping_losers_and_stamping_ids(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from newsbeam.commit import REWRITE_BATCH_ROWS, _final_copy
+    from newsbeam.records import ShardInfo
+
+    n = REWRITE_BATCH_ROWS * 2 + 500
+    schema = pa.schema([("article_id", pa.string()), ("story_id", pa.string()), ("text", pa.string())],
+                       metadata={"newsbeam.schema": "test"})
+    ids = [f"a{i}" for i in range(n)]
+    pq.write_table(pa.table({"article_id": ids, "story_id": [None] * n, "text": ids}, schema=schema), tmp_path / "s.parquet")
+    drop = {0, REWRITE_BATCH_ROWS - 1, REWRITE_BATCH_ROWS, n - 1}
+    path, kept = _final_copy(ShardInfo("articles", str(tmp_path / "s.parquet"), "s.parquet", n), drop,
+                             {a: f"s-{a}" for a in ids}, "zstd")
+    out = pq.read_table(path)
+    assert kept == out.num_rows == n - len(drop)
+    assert out.column("article_id").to_pylist() == [a for i, a in enumerate(ids) if i not in drop]
+    assert out.column("story_id").to_pylist() == [f"s-{a}" for i, a in enumerate(ids) if i not in drop]
+    assert out.schema.metadata == schema.metadata

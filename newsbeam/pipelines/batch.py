@@ -15,6 +15,7 @@ import apache_beam as beam
 from newsbeam import storage
 from newsbeam.commit import ARTICLES, ERRORS
 from newsbeam.pipelines.config import ResolvedConfig
+from newsbeam.stories import load_open
 from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
 from newsbeam.transforms.extract import ExtractArticles
 from newsbeam.transforms.fetch import (
@@ -28,7 +29,6 @@ from newsbeam.transforms.fetch import (
     policy_from_config,
 )
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
-from newsbeam.transforms.stories import StoryCandidates
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import CommitRun, WriteShards
 
@@ -118,7 +118,7 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     )
     keys = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten()
     deduped = keys | "Dedup" >> Dedup(seen)
-    candidates = deduped["winners"] | "StoryCandidates" >> StoryCandidates(state)
+    open_stories = p | "StoryState" >> beam.Create([state]) | "LoadOpenStories" >> beam.FlatMap(load_open)
     counts = [
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
@@ -140,6 +140,5 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         polled[FEED_STATUS],
         fetched[RETRY_FEEDS],
         new_items.skipped,
-        candidates["pairs"],
-        candidates["open"],
+        open_stories,
     ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression, cfg.stories.settings())

@@ -206,13 +206,12 @@ class _CommitFn(beam.DoFn):
         self.run_id = run_id
         self.summary_base = summary_base
 
-    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, story_pairs,
-                open_stories):
+    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories):
         summary = dict(self.summary_base)
         winners = list(winners)
         stories = None
         if self.stories is not None:
-            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories), story_pairs)
+            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories))
         totals: collections.Counter = collections.Counter()
         for name, n in counts:  # a count may come from several branches: add them up
             totals[name] += n
@@ -245,7 +244,7 @@ class CommitRun(beam.PTransform):
         self.fn = _CommitFn(output, state_path, run_id, summary_base, compression, stories)
 
     def expand(self, inputs):
-        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, story_pairs, open_stories = inputs
+        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories = inputs
         pbegin = shards.pipeline
         return (
             pbegin
@@ -260,7 +259,6 @@ class CommitRun(beam.PTransform):
                 feed_statuses=beam.pvalue.AsList(feed_statuses),
                 retry_feeds=beam.pvalue.AsList(retry_feeds),
                 item_skips=beam.pvalue.AsList(item_skips),
-                story_pairs=beam.pvalue.AsList(story_pairs),
                 open_stories=beam.pvalue.AsList(open_stories),
             )
         )
