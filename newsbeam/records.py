@@ -275,7 +275,7 @@ def error_row(failure: Failure, run_id: str) -> dict:
 
 @dataclass(frozen=True)
 class RowKey:
-    """Identity of one written row, for deduplication and the story step after the write."""
+    """Identity of one written row, for deduplication after the write."""
 
     article_id: str
     text_fingerprint: str
@@ -283,7 +283,8 @@ class RowKey:
     shard: str
     index: int
     url_id: str | None = None
-    # newsbeam.stories.StorySig: time, MinHash signature, headline, source (None: stories off)
+    # newsbeam.stories.StorySig (time, signature, headline, source) in a streaming batch; a
+    # batch run sends the signatures to its commit beside the keys, so this stays None.
     story: object | None = None
 
 

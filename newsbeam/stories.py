@@ -10,8 +10,9 @@ How it runs:
 
 1. Each article's *signature* is computed where its row is written (``WriteShards``, in
    parallel): a MinHash of the set of content words of its first ``SHINGLE_WORDS`` words
-   plus the hashes of those words, carried on its ``RowKey`` through deduplication
-   (about 1 KB).
+   plus the hashes of those words (about 1 KB), sent straight to the commit step beside
+   the row's ``RowKey`` (not through deduplication's shuffles, where the runner would keep
+   several copies).
 2. *Candidates* come from LSH banding (``local_pairs``): a signature's ``BANDS`` bands of
    ``ROWS`` values are keys, and articles that agree on a whole band are grouped by
    sorting each band's keys. The members of the open stories of earlier runs (a side
@@ -349,13 +350,18 @@ def run_stories(
     state_path: str,
     settings: dict,
     open_members: list[OpenMember] | None = None,
+    signatures: dict | None = None,
 ) -> StoryResult | None:
     """The stories of a run's kept articles (RowKeys), or None when none has a StorySig.
 
-    ``open_members`` come from a side input in a batch run; without them (a streaming
-    batch) the state is read here.
+    A batch run passes ``open_members`` (a side input) and ``signatures`` (article id ->
+    StorySig, from the writers); a streaming batch passes neither: the state is read here
+    and the signatures ride on its RowKeys.
     """
-    new = {k.article_id: k.story for k in winners if k.story is not None}
+    if signatures is not None:
+        new = {k.article_id: signatures[k.article_id] for k in winners if k.article_id in signatures}
+    else:
+        new = {k.article_id: k.story for k in winners if k.story is not None}
     if not new:
         return None
     if open_members is None:

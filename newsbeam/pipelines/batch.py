@@ -74,7 +74,8 @@ class ProcessDocuments(beam.PTransform):
         )
         failed = (extracted[FAILED], tagged[FAILED]) | "Failures" >> beam.Flatten()
         counts = (_count("Extracted", extracted.articles), _count("Tagged", tagged.tagged)) | "Counts" >> beam.Flatten()
-        return {"keys": written.keys, "shards": written.shards, FAILED: failed, "counts": counts}
+        return {"keys": written.keys, "shards": written.shards, FAILED: failed, "counts": counts,
+                "signatures": written.signatures}
 
 
 def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
@@ -141,4 +142,5 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         fetched[RETRY_FEEDS],
         new_items.skipped,
         open_stories,
+        [b["signatures"] for b in branches] | "AllSignatures" >> beam.Flatten(),
     ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression, cfg.stories.settings())

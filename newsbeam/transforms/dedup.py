@@ -1,8 +1,7 @@
 """Deduplication: within a run (same article id or same normalised text) and across runs.
 
-Runs on RowKeys (ids of rows already written to temporary shards, with the story
-signature), not on articles, so the shuffle carries under a kilobyte per article and
-worker memory stays flat. Ids
+Runs on RowKeys (ids of rows already written to temporary shards), not on articles, so
+the shuffle carries a few dozen bytes per article and worker memory stays flat. Ids
 stored by earlier runs come from the state and join the same groups: a group that holds
 an already-stored id keeps nothing.
 """

@@ -41,6 +41,7 @@ from newsbeam.stories import run_stories, story_sig
 LOGGER = logging.getLogger(__name__)
 
 KEYS = "keys"
+SIGNATURES = "signatures"
 
 UNKNOWN_PARTITION = "unknown"
 # Partition values stay short and portable: word characters (any script), dot, dash.
@@ -157,9 +158,12 @@ class _WriteShardsFn(beam.DoFn):
                     buf.relative_path,
                     len(buf.rows),
                     url_id(row["url"]),
-                    story_sig(element.article) if self.stories else None,
                 ),
             )
+            if self.stories:
+                # Beside the RowKey, not on it: the keys go through two dedup shuffles and
+                # the runner keeps a copy of each; the signatures only reach the commit.
+                yield beam.pvalue.TaggedOutput(SIGNATURES, (row["article_id"], story_sig(element.article)))
         buf.rows.append(row)
         size = len(row.get("text") or "") + len(row.get("message") or "") + 512
         buf.bytes += size
@@ -184,7 +188,8 @@ class _WriteShardsFn(beam.DoFn):
 class WriteShards(beam.PTransform):
     """Write TaggedArticles (or Failures) as Parquet shards under the run's temporary dir.
 
-    Outputs ``shards`` (ShardInfo) and, for articles, ``keys`` (RowKey per row).
+    Outputs ``shards`` (ShardInfo) and, for articles, ``keys`` (RowKey per row) and
+    ``signatures`` ((article id, StorySig) per row, when stories are on).
     """
 
     def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str = "zstd",
@@ -193,7 +198,7 @@ class WriteShards(beam.PTransform):
         self.fn = _WriteShardsFn(kind, output, run_id, partition_by, compression, max_rows, stories)
 
     def expand(self, pcoll):
-        return pcoll | "WriteShards" >> beam.ParDo(self.fn).with_outputs(KEYS, main="shards")
+        return pcoll | "WriteShards" >> beam.ParDo(self.fn).with_outputs(KEYS, SIGNATURES, main="shards")
 
 
 class _CommitFn(beam.DoFn):
@@ -206,12 +211,14 @@ class _CommitFn(beam.DoFn):
         self.run_id = run_id
         self.summary_base = summary_base
 
-    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories):
+    def process(self, _unused, shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories,
+                signatures):
         summary = dict(self.summary_base)
         winners = list(winners)
         stories = None
         if self.stories is not None:
-            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories))
+            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories),
+                                  dict(signatures))
         totals: collections.Counter = collections.Counter()
         for name, n in counts:  # a count may come from several branches: add them up
             totals[name] += n
@@ -244,7 +251,7 @@ class CommitRun(beam.PTransform):
         self.fn = _CommitFn(output, state_path, run_id, summary_base, compression, stories)
 
     def expand(self, inputs):
-        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories = inputs
+        shards, winners, losers, counts, feed_statuses, retry_feeds, item_skips, open_stories, signatures = inputs
         pbegin = shards.pipeline
         return (
             pbegin
@@ -260,5 +267,6 @@ class CommitRun(beam.PTransform):
                 retry_feeds=beam.pvalue.AsList(retry_feeds),
                 item_skips=beam.pvalue.AsList(item_skips),
                 open_stories=beam.pvalue.AsList(open_stories),
+                signatures=beam.pvalue.AsList(signatures),
             )
         )
