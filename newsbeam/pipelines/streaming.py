@@ -350,8 +350,25 @@ def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int |
         print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
         state.stop.set()
         if not state.busy:
-            raise StopStreaming()
+            stop_when_safe(signal.SIGALRM, _frame)
+            return
         threading.Thread(target=exit_when_idle, daemon=True).start()
+
+    unwound: list[bool] = []
+
+    def stop_when_safe(_signum, frame):
+        if unwound:  # the runner has already returned: nothing to unwind
+            return
+        # Unwind the idle runner by an exception, but never from inside Thread.start:
+        # raised in its wait for the new thread, it orphans that thread (its
+        # bootstrap then prints a KeyError traceback, seen once in 20 random SIGTERMs).
+        # There, try again 50 ms later from a timer signal: no thread, no lock taken.
+        while frame is not None:
+            if frame.f_code.co_filename == threading.__file__ and frame.f_code.co_name == "start":
+                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                return
+            frame = frame.f_back
+        raise StopStreaming()
 
     quiet = _DropStopTracebacks()
     for handler in logging.getLogger().handlers:
@@ -360,6 +377,7 @@ def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int |
         # Kept until the process exits: a second signal during shutdown must not kill it
         # by the signal (exit -15) half-way through releasing the lock.
         signal.signal(sig, on_signal)
+    signal.signal(signal.SIGALRM, stop_when_safe)
     try:
         if EARLY_STOP:  # after the real handlers are in: no request can fall between
             state.stop.set()
@@ -378,5 +396,7 @@ def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int |
     finally:
         # From here on a signal only says "already stopping": nothing is left to stop.
         state.stop.set()
+        unwound.append(True)
+        signal.setitimer(signal.ITIMER_REAL, 0)
     print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
     return EXIT_OK
