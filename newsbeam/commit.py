@@ -66,8 +66,7 @@ def _final_copy(shard: ShardInfo, drop: set[int], story_ids: dict[str, str] | No
                 ids = pa.array([story_ids.get(a) for a in table.column("article_id").to_pylist()], pa.string())
                 table = table.set_column(schema.get_field_index("story_id"), schema.field("story_id"), ids)
             if writer is None:
-                writer = pq.ParquetWriter(buf, schema, compression=None if compression == "none" else compression,
-                                          write_statistics=True)
+                writer = pq.ParquetWriter(buf, schema, **storage.parquet_options(compression))
             writer.write_table(table)
             kept += table.num_rows
     if writer is not None:

@@ -283,9 +283,6 @@ class RowKey:
     shard: str
     index: int
     url_id: str | None = None
-    # newsbeam.stories.StorySig (time, signature, headline, source) in a streaming batch; a
-    # batch run sends the signatures to its commit beside the keys, so this stays None.
-    story: object | None = None
 
 
 @dataclass(frozen=True)

@@ -125,17 +125,20 @@ SELECT et, sc, tc, count(*) AS n FROM d GROUP BY ALL ORDER BY n DESC, et, sc, tc
 TOP_DYADS = 20
 
 
+def _columns(con) -> set[str]:
+    """The columns of the report's view ``f`` (older outputs lack the newer ones)."""
+    return {row[0] for row in con.execute("DESCRIBE f").fetchall()}
+
+
 def _dyads(con) -> list[tuple]:
-    columns = {row[0] for row in con.execute("DESCRIBE f").fetchall()}
-    if "event_actors" not in columns:  # an output written before actors were coded
+    if "event_actors" not in _columns(con):  # an output written before actors were coded
         return []
     return con.execute(_DYADS_SQL, [TOP_DYADS]).fetchall()
 
 
 def _stories(con, bucket: str) -> tuple[list[tuple], int]:
     """Articles and new stories per bucket; ([], 0) for an output written before stories."""
-    columns = {row[0] for row in con.execute("DESCRIBE f").fetchall()}
-    if "story_id" not in columns or not con.execute("SELECT count(story_id) FROM f").fetchone()[0]:
+    if "story_id" not in _columns(con) or not con.execute("SELECT count(story_id) FROM f").fetchone()[0]:
         return [], 0
     rows = con.execute(
         f"WITH s AS (SELECT story_id, min(day) AS d FROM f WHERE story_id IS NOT NULL GROUP BY story_id), "

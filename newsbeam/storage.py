@@ -247,6 +247,12 @@ def list_files(pattern: str) -> list[str]:
     return sorted(m.path for r in results for m in r.metadata_list)
 
 
+def parquet_options(compression: str) -> dict:
+    """The writer options of every Parquet file newsbeam writes: statistics let readers
+    prune by date and id."""
+    return {"compression": None if compression == "none" else compression, "write_statistics": True}
+
+
 def write_table(path: str, table, compression: str) -> None:
     """Write a pyarrow Table as one Parquet file at ``path`` (local or a Beam filesystem URI)."""
     import io
@@ -254,13 +260,7 @@ def write_table(path: str, table, compression: str) -> None:
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
-    pq.write_table(
-        table,
-        buf,
-        compression=None if compression == "none" else compression,
-        # Statistics and a modest row group let readers prune by date and id.
-        row_group_size=10_000,
-        write_statistics=True,
-    )
+    # A modest row group, so that readers can skip most of a file by its statistics.
+    pq.write_table(table, buf, row_group_size=10_000, **parquet_options(compression))
     with create(path) as fh:
         fh.write(buf.getvalue())

@@ -1,7 +1,7 @@
 """Stories: which articles tell the same story, within a run and across runs.
 
 Every kept article gets a ``story_id``. Articles share one when their texts are similar
-enough (estimated Jaccard similarity of their content words, see ``signature``) and their
+enough (Jaccard similarity of their content words, see ``signature``) and their
 times (publication, else fetch) lie within the story window of each other; a story is
 the connected group of such links (single linkage), so a rewrite joins through any member
 it resembles, not only the first.
@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from rensa import RMinHash
 
 from newsbeam import storage
 from newsbeam.records import utcnow
@@ -99,8 +100,6 @@ def signature(text: str) -> bytes | None:
     (``NUM_PERM`` uint32, for the LSH bands) followed by the sorted CRC-32s of its content
     words (for the exact Jaccard similarity of a candidate pair: the MinHash estimate's
     noise, about 0.035 at 128 permutations, would make single linkage chain at random)."""
-    from rensa import RMinHash
-
     words = sorted(content_words(text))
     if len(words) < MIN_TOKENS:
         return None
@@ -349,19 +348,16 @@ def run_stories(
     winners: list,
     state_path: str,
     settings: dict,
+    signatures: dict[str, StorySig],
     open_members: list[OpenMember] | None = None,
-    signatures: dict | None = None,
 ) -> StoryResult | None:
     """The stories of a run's kept articles (RowKeys), or None when none has a StorySig.
 
-    A batch run passes ``open_members`` (a side input) and ``signatures`` (article id ->
-    StorySig, from the writers); a streaming batch passes neither: the state is read here
-    and the signatures ride on its RowKeys.
+    ``signatures``: article id -> StorySig of every row written (losers included). A
+    batch run passes ``open_members`` from a side input; a streaming batch reads the state
+    here.
     """
-    if signatures is not None:
-        new = {k.article_id: signatures[k.article_id] for k in winners if k.article_id in signatures}
-    else:
-        new = {k.article_id: k.story for k in winners if k.story is not None}
+    new = {k.article_id: signatures[k.article_id] for k in winners if k.article_id in signatures}
     if not new:
         return None
     if open_members is None:

@@ -123,7 +123,7 @@ class StoriesConfig(_Strict):
     enabled: bool = True
     # A story stays open this long (publication time, else fetch time) after its latest article.
     window_days: float = Field(default=7.0, gt=0)
-    # Estimated Jaccard similarity of content words above which two articles are linked.
+    # Jaccard similarity of content words at or above which two articles are linked.
     threshold: float = Field(default=0.14, gt=0, le=1)
 
     def settings(self) -> dict | None:

@@ -204,7 +204,7 @@ class _PollAndCommitFn(beam.DoFn):
             return {"run_id": None, "written": {"articles": 0, "errors": 0}}
         partition_by, compression = self.cfg["partition_by"], self.cfg["compression"]
         tmp_root = storage.join(self.output, storage.TMP_DIR, batch_id)
-        winners, rows_by_dir, seen_now = [], collections.defaultdict(list), set()
+        winners, rows_by_dir, seen_now, signatures = [], collections.defaultdict(list), set(), {}
         for tagged in sorted(articles, key=lambda t: t.article.input):
             a = tagged.article
             if {a.article_id, a.text_fingerprint} & (shared.article_ids | shared.fingerprints | seen_now):
@@ -212,8 +212,9 @@ class _PollAndCommitFn(beam.DoFn):
             seen_now.update((a.article_id, a.text_fingerprint))
             row = article_row(tagged, batch_id)
             rel_dir = partition_dir(ARTICLES, row, partition_by)
-            sig = story_sig(a) if self.cfg.get("stories") else None
-            winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url), sig))
+            winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url)))
+            if self.cfg.get("stories"):
+                signatures[a.article_id] = story_sig(a)
             rows_by_dir[rel_dir].append(row)
         for failure in failures:
             rows_by_dir[ERRORS].append(error_row(failure, batch_id))
@@ -223,7 +224,7 @@ class _PollAndCommitFn(beam.DoFn):
             relative = f"{rel_dir}/part-{batch_id}-0000.parquet"
             shards.append(write_shard(tmp_root, kind, relative, rows, file_schema(kind, partition_by), compression))
         summary = {"mode": "stream", "counts": {"Tagged": len(articles)}}
-        stories = run_stories(batch_id, winners, self.state_path, self.cfg["stories"]) if self.cfg.get("stories") else None
+        stories = run_stories(batch_id, winners, self.state_path, self.cfg["stories"], signatures) if signatures else None
         manifest = commit_run(self.output, self.state_path, batch_id, shards, winners, [], summary, compression,
                               stories=stories)
         with shared.mutex:

@@ -217,8 +217,8 @@ class _CommitFn(beam.DoFn):
         winners = list(winners)
         stories = None
         if self.stories is not None:
-            stories = run_stories(self.run_id, winners, self.state_path, self.stories, list(open_stories),
-                                  dict(signatures))
+            stories = run_stories(self.run_id, winners, self.state_path, self.stories, dict(signatures),
+                                  list(open_stories))
         totals: collections.Counter = collections.Counter()
         for name, n in counts:  # a count may come from several branches: add them up
             totals[name] += n
