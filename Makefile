@@ -24,6 +24,7 @@ test: $(STAMP)
 train: $(STAMP)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
 	$(PY) -m training.train_events
 	$(PY) -m training.train_stance
+	$(PY) -m training.train_stories
 
 eval: $(STAMP)  ## measure the tags on held-back dev data; writes EVALUATION.md
 	$(PY) -m training.evaluate

@@ -1,7 +1,9 @@
 """Stories: which articles tell the same story, within a run and across runs.
 
 Every kept article gets a ``story_id``. Articles share one when their texts are similar
-enough (Jaccard similarity of their content words, see ``signature``) and their
+enough (the cosine of their content-word sets, each word weighted by how rare it is in
+news, see ``cosine``: sharing "Karzai", "Doha" and "Mujahid" says more than sharing
+"government" and "talks") and their
 times (publication, else fetch) lie within the story window of each other; a story is
 the connected group of such links (single linkage), so a rewrite joins through any member
 it resembles, not only the first.
@@ -23,7 +25,7 @@ How it runs:
    DirectRunner holds a shuffle in memory: +160 MB of peak RSS on 3,000 pages, and more
    per page the longer the input), while sorting 64 uint64 columns costs a few MB.
 3. *Assignment* (``assign_stories``), in the same step: candidate pairs are verified on
-   the exact word sets (Jaccard >= threshold, times within the window), then merged
+   the exact word sets (weighted cosine >= threshold, times within the window), then merged
    strongest link first. A group that reaches an open story takes its id; a link that
    would merge two stories that already have ids is skipped, so an id already written
    never changes. A new story's id is a hash of its smallest member article id, so a
@@ -37,7 +39,10 @@ How it runs:
 MinHash comes from ``rensa`` (Rust, about 25 times faster than datasketch here and without
 its SciPy dependency). Its hash is deterministic across processes; the version is pinned
 because stored signatures must stay comparable, and the state records the scheme so that
-a different one is ignored (stories restart) rather than compared.
+a different one is ignored (stories restart) rather than compared. The word weights
+(inverse document frequencies, ``training/train_stories.py``) ship in the package as a
+table of word hashes; they are applied when pairs are compared, so a new table changes
+which future links are made but never a story id already written.
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import logging
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -69,12 +76,14 @@ SEED = 1
 SCHEME = f"rensa-0.5.0/minhash{NUM_PERM}/seed{SEED}/crc32-words"
 SHINGLE_WORDS = 300
 MIN_TOKENS = 8  # fewer distinct content words: no signature, the article is a story alone
-MEMBERS_KEPT = 8
+MEMBERS_KEPT = 16
 # A band bucket larger than this (a big story's copies, or common vocabulary) pairs each
 # member with its first HUBS members only, so no bucket costs more than linear work.
 MAX_GROUP = 100
 HUBS = 20
-DEFAULT_THRESHOLD = 0.14  # best ARI on FNC-1's tuning stories (training/evaluate_stories.py --sweep)
+# How many documents the shipped word weights count as, beside those being compared.
+PRIOR_DOCUMENTS = 1000
+DEFAULT_THRESHOLD = 0.17  # cosine; best ARI on FNC-1's tuning stories where its neighbours are good too (a cliff below 0.16; training/evaluate_stories.py --sweep)
 DEFAULT_WINDOW_DAYS = 7.0
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -98,8 +107,9 @@ def content_words(text: str) -> set[str]:
 def signature(text: str) -> bytes | None:
     """The article's signature, or None if it has too few content words: its MinHash
     (``NUM_PERM`` uint32, for the LSH bands) followed by the sorted CRC-32s of its content
-    words (for the exact Jaccard similarity of a candidate pair: the MinHash estimate's
-    noise, about 0.035 at 128 permutations, would make single linkage chain at random)."""
+    words (for the exact weighted similarity of a candidate pair: the MinHash estimate of
+    the plain Jaccard similarity, noisy by about 0.035 at 128 permutations, only finds
+    the candidates)."""
     words = sorted(content_words(text))
     if len(words) < MIN_TOKENS:
         return None
@@ -110,14 +120,72 @@ def signature(text: str) -> bytes | None:
 
 
 _MINHASH_BYTES = NUM_PERM * 4
+WEIGHTS = Path(__file__).resolve().parent / "tagging" / "models" / "story_weights.npz"
+
+
+@functools.lru_cache(maxsize=1)
+def _weight_table() -> tuple[np.ndarray, np.ndarray, float]:
+    """(sorted word hashes, weights, an unseen word's weight): ``training/train_stories.py``."""
+    with np.load(WEIGHTS, allow_pickle=False) as table:
+        return table["hashes"], table["weights"].astype(np.float64), float(table["unseen"])
+
+
+@dataclass(frozen=True)
+class WordVector:
+    """A signature's content-word hashes (sorted) and their squared weights, for ``cosine``."""
+
+    words: np.ndarray
+    weights: np.ndarray  # squared inverse document frequencies
+    norm: float
+
+
+def _words(sig: bytes) -> np.ndarray:
+    return np.frombuffer(sig, np.uint32, offset=_MINHASH_BYTES)
+
+
+class WordWeights:
+    """Each content word's weight, log(1 / p) for the share p of documents that contain it.
+
+    p starts from the shipped table (news and event notes, ``training/train_stories.py``),
+    counted as ``PRIOR_DOCUMENTS`` documents, and is updated with the documents being
+    compared (a run's new articles and the open stories' members): the names of a topic
+    the table has never seen ("Veloria") would otherwise weigh as the rarest words there
+    are, even when every article of the run carries them. The same documents give the
+    same weights, so a rerun links the same pairs.
+    """
+
+    def __init__(self, signatures=()):
+        table, values, unseen = _weight_table()
+        self._table, self._prior, self._unseen_prior = table, np.exp(-values), float(np.exp(-unseen))
+        docs = [_words(sig) for sig in signatures if sig]
+        self._n = len(docs)
+        self._seen, self._df = (np.unique(np.concatenate(docs), return_counts=True) if docs
+                                else (np.zeros(0, np.uint32), np.zeros(0, np.int64)))
+
+    def vector(self, sig: bytes) -> WordVector:
+        words = _words(sig)
+        pos = np.minimum(np.searchsorted(self._table, words), len(self._table) - 1)
+        prior = np.where(self._table[pos] == words, self._prior[pos], self._unseen_prior)
+        df = np.zeros(len(words))
+        if self._seen.size:
+            at = np.minimum(np.searchsorted(self._seen, words), len(self._seen) - 1)
+            df = np.where(self._seen[at] == words, self._df[at], 0)
+        share = (PRIOR_DOCUMENTS * prior + df) / (PRIOR_DOCUMENTS + self._n)
+        weights = np.log(1.0 / share) ** 2
+        return WordVector(words, weights, float(np.sqrt(weights.sum())))
+
+
+def cosine(a: WordVector, b: WordVector) -> float:
+    """Cosine similarity of two articles' content-word sets, each word weighted by its rarity."""
+    _common, ia, _ib = np.intersect1d(a.words, b.words, assume_unique=True, return_indices=True)
+    return min(1.0, float(a.weights[ia].sum() / (a.norm * b.norm))) if ia.size else 0.0
 
 
 def similarity(a: bytes, b: bytes) -> float:
-    """Jaccard similarity of the content-word sets of two signatures."""
-    wa, wb = np.frombuffer(a, np.uint32, offset=_MINHASH_BYTES), np.frombuffer(b, np.uint32, offset=_MINHASH_BYTES)
-    inter = np.intersect1d(wa, wb, assume_unique=True).size
-    union = wa.size + wb.size - inter
-    return inter / union if union else 0.0
+    """How alike two signatures' articles are (``cosine`` of their weighted word sets, the
+    weights updated with these two documents)."""
+    weights = WordWeights([a, b])
+    return cosine(weights.vector(a), weights.vector(b))
 
 
 def candidate_pairs(refs: list[str]) -> list[tuple[str, str]]:
@@ -277,13 +345,21 @@ def assign_stories(
         parent[ref] = root
         story_of_root[root] = m.story_id
     edges = []
+    vectors: dict[str, WordVector] = {}
+    weights = WordWeights(sig for _time, sig in info.values())
+
+    def vector(ref: str, sig: bytes) -> WordVector:
+        if ref not in vectors:
+            vectors[ref] = weights.vector(sig)
+        return vectors[ref]
+
     for a, b in pairs:
         if a not in info or b not in info:
             continue
         (ta, sa), (tb, sb) = info[a], info[b]
         if sa is None or sb is None or abs(ta - tb) > window:
             continue
-        sim = similarity(sa, sb)
+        sim = cosine(vector(a, sa), vector(b, sb))
         if sim >= threshold:
             edges.append((-sim, a, b))
     for _neg, a, b in sorted(edges):

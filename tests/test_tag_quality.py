@@ -32,6 +32,9 @@ def test_make_eval_scores_every_set_without_its_source_and_holds_the_measured_fl
     # Actors: the issue's targets, on the half of the PLOVER sentences never read.
     assert numbers["actors_held_back_source_f1"] >= 0.75
     assert numbers["actors_held_back_target_f1"] >= 0.60
+    # Stories: the issue's targets, on the held-back fifth of FNC-1's stories (three CLI runs).
+    assert numbers["stories_held_ari"] >= 0.88 and numbers["stories_held_f1"] >= 0.88
+    assert numbers["stories_held_precision"] >= 0.95
     text = (tmp_path / "EVAL.md").read_text()
     assert "confusion" in text and "FNC-1 score" in text and "trained without" in text and "Actors" in text
 
@@ -109,3 +112,16 @@ def test_event_model_on_plain_cases(text, expected):
 
     cfg = load_config(None)
     assert Tagger(cfg.taxonomy, cfg.tone_lexicon).tag(None, text).event_type == expected
+
+
+@needs_shared_data
+def test_shipped_story_weights_are_what_training_makes():
+    """newsbeam/tagging/models/story_weights.npz is reproducible from ../shared/data."""
+    import numpy as np
+
+    from training import train_stories
+
+    hashes, weights, unseen = train_stories.weights(*train_stories.training_texts())
+    with np.load(train_stories.MODEL) as shipped:
+        assert (shipped["hashes"] == hashes).all() and (shipped["weights"] == weights).all()
+        assert float(shipped["unseen"]) == pytest.approx(unseen)

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sweep:
         print("tuning stories only (80 %), three runs in-process")
         print(HEADER)
-        for t in (0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.25, 0.3):
+        for t in (0.13, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2, 0.22, 0.25):
             print(fmt(f"tune, threshold {t}", scores(run_local(t), story, tune)), flush=True)
         return
     print("\n".join(eval_stories(args.threshold)[0]))

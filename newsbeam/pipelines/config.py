@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import newsbeam
 from newsbeam.records import PARTITION_COLUMNS
+from newsbeam.stories import DEFAULT_THRESHOLD as DEFAULT_STORY_THRESHOLD
 
 LOGGER = logging.getLogger(__name__)
 
@@ -123,8 +124,9 @@ class StoriesConfig(_Strict):
     enabled: bool = True
     # A story stays open this long (publication time, else fetch time) after its latest article.
     window_days: float = Field(default=7.0, gt=0)
-    # Jaccard similarity of content words at or above which two articles are linked.
-    threshold: float = Field(default=0.14, gt=0, le=1)
+    # Similarity (cosine of the content-word sets, each word weighted by its rarity in news)
+    # at or above which two articles are linked.
+    threshold: float = Field(default=DEFAULT_STORY_THRESHOLD, gt=0, le=1)
 
     def settings(self) -> dict | None:
         return {"threshold": self.threshold, "window_days": self.window_days} if self.enabled else None
