@@ -121,7 +121,7 @@ def test_the_full_path_runs_only_where_the_fast_text_looks_cut(monkeypatch):
         return real(tree, fast=fast, **kw)
 
     monkeypatch.setattr(trafilatura, "bare_extraction", spy)
-    result, lang = extraction.extract_page(_page("en"), None)
+    result, _meta, lang = extraction.extract_page(_page("en"), None)
     assert calls == [True] and "bridge at Tarn" in result.text and lang == "en"
 
     calls.clear()
@@ -134,7 +134,7 @@ def test_the_full_path_runs_only_where_the_fast_text_looks_cut(monkeypatch):
         return doc
 
     monkeypatch.setattr(trafilatura, "bare_extraction", cut)
-    result, _ = extraction.extract_page(_page(), None)
+    result, _meta, _ = extraction.extract_page(_page(), None)
     assert calls == [True, False] and "next session" in result.text
 
 
@@ -146,3 +146,31 @@ def test_a_declared_page_language_is_taken_as_given():
     assert undeclared.language == "en"  # identified from the text
     garbage = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("x-klingon-yes")))
     assert garbage.language == "en"
+
+
+def test_page_metadata_is_trafilaturas_without_categories_tags_and_licence():
+    """newsbeam reads a page's metadata once, with trafilatura's own steps minus the parts it
+    does not keep: the fields it keeps are trafilatura's, whichever path gives the text."""
+    from trafilatura.metadata import extract_metadata
+
+    page = (
+        '<html lang="en"><head><title>Tarn bridge reopens | The Lakes Courier</title>'
+        '<meta property="og:site_name" content="The Lakes Courier">'
+        '<meta name="author" content="Mira Okonkwo-Lind">'
+        '<meta property="article:published_time" content="2026-10-14T08:30:00+02:00">'
+        '<link rel="canonical" href="https://courier.example.org/tarn-bridge"></head>'
+        "<body><article><h1>Tarn bridge reopens</h1>"
+        + "".join(f"<p>The bridge at Tarn reopened to traffic on day {i} after repairs.</p>" for i in range(12))
+        + '</article><footer><a rel="license" href="https://creativecommons.org/licenses/by/4.0/">CC BY</a></footer>'
+        "</body></html>"
+    )
+    import trafilatura
+
+    from newsbeam import extraction
+
+    ours = extraction.page_metadata(trafilatura.load_html(page), None)
+    theirs = extract_metadata(trafilatura.load_html(page), None, None, True)
+    fields = ("title", "author", "date", "sitename", "url")
+    assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields]
+    assert ours.title == "Tarn bridge reopens" and ours.author == "Mira Okonkwo-Lind" and ours.date == "2026-10-14"
+    assert ours.license is None and theirs.license  # the part left out
