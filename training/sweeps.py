@@ -5,6 +5,7 @@ not prove one in: a gain here would need confirming on data the sweep never saw.
 
     .venv/bin/python -m training.sweeps stance-seeds 4      # averaged stance networks
     .venv/bin/python -m training.sweeps encoder-weight 1 2 4  # accurate tier's encoder weight
+    .venv/bin/python -m training.sweeps stance-gbdt 0.5 1 2 4  # boosted trees beside the network
 """
 
 from __future__ import annotations
@@ -64,6 +65,46 @@ def stance_seeds(k: int) -> None:
             score(layers, f"average of {i + 1}")
 
 
+def stance_gbdt(weights: list[float]) -> None:
+    """Gradient-boosted trees on the stance model's dense features (similarity, cues,
+    polarity) beside the shipped network, as FNC-1's joint winner (Talos) paired trees with
+    a network: logits + weight * log(tree probabilities), then temperature, biases and
+    decision weights fitted on the calibration stories as for the network alone."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from newsbeam.tagging.stance import LABELS, StanceModel, fnc_score
+    from training import train_stance as ts
+
+    bodies, train_all, held = ts.split()
+    train, calibration = data.fnc_topic_split(train_all, salt="fnc-calibration", share=1)
+    model = StanceModel.load(str(ts.MODEL))
+
+    def features(pairs):
+        logits, polarity, dense, gold = [], [], [], []
+        for headline, body, label in ts.with_bodies(model, pairs, bodies):
+            z, pol, _ = model.raw(headline, body)
+            logits.append(z)
+            polarity.append(pol)
+            dense.append(model.dense(model.claim(headline), body)[0])
+            gold.append(label)
+        return np.asarray(logits), np.asarray(polarity), np.asarray(dense), gold
+
+    tr, cal, hb = features(train), features(calibration), features(held)
+    trees = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, l2_regularization=1.0, random_state=0)
+    trees.fit(tr[2], tr[3], sample_weight=np.asarray([ts.OVERSAMPLE[label] for label in tr[3]], float))
+    order = [list(trees.classes_).index(label) for label in LABELS]
+    for weight in [0.0, *weights]:
+        def combined(part, w=weight):
+            return part[0] + w * np.log(trees.predict_proba(part[2])[:, order] + 1e-6)
+
+        params, decision = ts.calibrate_on(combined(cal), cal[1], cal[3])
+        probs = StanceModel.calibrate(combined(hb), hb[1], params)
+        pred = [LABELS[i] for i in np.argmax(probs * decision, axis=1)]
+        f1 = f1_score(hb[3], pred, labels=list(LABELS), average=None)
+        print(f"tree weight {weight}: held-back FNC-1 {fnc_score(hb[3], pred):.3f}, macro-F1 {np.mean(f1):.3f},"
+              f" per label {np.round(f1, 3).tolist()}", flush=True)
+
+
 def encoder_weight(weights: list[float]) -> None:
     """The accurate tier with its encoder block scaled by each weight (the n-grams' unchanged)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -110,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stance-seeds"]:
         stance_seeds(int(argv[1]) if len(argv) > 1 else 4)
+    elif argv[:1] == ["stance-gbdt"]:
+        stance_gbdt([float(a) for a in argv[1:]] or [0.5, 1.0, 2.0, 4.0])
     elif argv[:1] == ["encoder-weight"]:
         encoder_weight([float(a) for a in argv[1:]] or [1.0, 2.0, 4.0])
     else:

@@ -88,16 +88,21 @@ def with_bodies(model: StanceModel, pairs, bodies: dict[int, str]):
 def fit_calibration(model: StanceModel, pairs, bodies: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
     """Temperature, label biases and polarity weights by maximum likelihood on stories the
     network never saw; then per-label decision weights that maximise macro-F1 there."""
-    from scipy.optimize import minimize
-    from sklearn.metrics import f1_score
 
     logits, polarity = [], []
     for headline, body, _label in with_bodies(model, pairs, bodies):
         z, pol, _ = model.raw(headline, body)
         logits.append(z)
         polarity.append(pol)
-    logits, polarity = np.asarray(logits), np.asarray(polarity)
-    gold = np.asarray([LABELS.index(label) for _, _, label in pairs])
+    return calibrate_on(np.asarray(logits), np.asarray(polarity), [label for _, _, label in pairs])
+
+
+def calibrate_on(logits: np.ndarray, polarity: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_calibration`` from the logits and polarity evidence of the calibration pairs."""
+    from scipy.optimize import minimize
+    from sklearn.metrics import f1_score
+
+    gold = np.asarray([LABELS.index(label) for label in labels])
 
     def nll(params):
         params = np.concatenate([[np.exp(params[0])], params[1:]])
@@ -117,7 +122,7 @@ def fit_calibration(model: StanceModel, pairs, bodies: dict[int, str]) -> tuple[
                 f1 = f1_score(gold, np.argmax(probs * weights, axis=1), average="macro")
                 if f1 > best_f1:
                     choice, best_f1 = weights, f1
-    print(f"calibration on {len(pairs)} pairs: T={params[0]:.2f}, polarity weights {params[5]:.2f}/{params[6]:.2f},"
+    print(f"calibration on {len(gold)} pairs: T={params[0]:.2f}, polarity weights {params[5]:.2f}/{params[6]:.2f},"
           f" decision weights {choice.tolist()} (macro-F1 {best_f1:.3f})")
     return params, choice
 
