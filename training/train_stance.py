@@ -88,7 +88,6 @@ def with_bodies(model: StanceModel, pairs, bodies: dict[int, str]):
 def fit_calibration(model: StanceModel, pairs, bodies: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
     """Temperature, label biases and polarity weights by maximum likelihood on stories the
     network never saw; then per-label decision weights that maximise macro-F1 there."""
-
     logits, polarity = [], []
     for headline, body, _label in with_bodies(model, pairs, bodies):
         z, pol, _ = model.raw(headline, body)

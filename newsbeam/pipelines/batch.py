@@ -119,7 +119,10 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
     )
     keys = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten()
     deduped = keys | "Dedup" >> Dedup(seen)
-    open_stories = p | "StoryState" >> beam.Create([state]) | "LoadOpenStories" >> beam.FlatMap(load_open)
+    # The open stories of earlier runs; no state is read when stories are off.
+    open_stories = (
+        p | "StoryState" >> beam.Create([state] if cfg.stories.enabled else []) | "LoadOpenStories" >> beam.FlatMap(load_open)
+    )
     counts = [
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
