@@ -32,11 +32,13 @@ def test_no_config_uses_packaged_defaults():
         ("output:\n  partition_by: [nope]\n", "unknown partition column"),
         ("read:\n  min_words: many\n", "read.min_words"),
         ("tagging:\n  taxonomy: missing.yaml\n", "file not found"),
+        ("tagging:\n  taxonomy: tax.yaml\n", "'non_event' must have a list of 'patterns'"),
         ("- just\n- a list\n", "top level must be a mapping"),
         ("inputs: [a\n", "invalid YAML"),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path, text, expected):
+    (tmp_path / "tax.yaml").write_text("types:\n  AGREE: {patterns: [agreed]}\nnon_event: [floods]\n")
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_config(path)

@@ -30,6 +30,31 @@ def test_no_event_is_none(tagger):
     assert r.event_scores["NONE"] >= 0.5
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Floods killed 30 people and destroyed 2,000 homes in the Orlen valley.",
+        "A fire broke out at a textile factory in Tarnow, killing 11 workers.",
+        "A gas cylinder explosion killed nine people at a restaurant in Port Veloria.",
+    ],
+)
+def test_disasters_and_accidents_are_no_political_event_even_with_deaths(tagger, text):
+    """The label conventions call a disaster or an accident NONE even when people die
+    (the model before the taxonomy's non-event cues called the first two ASSAULT)."""
+    assert tagger.tag(None, text).event_type == "NONE"
+    attack = "Rebels opened fire on an army post in Kestrel Ford, killing four soldiers."
+    assert tagger.tag(None, attack).event_type == "ASSAULT"
+
+
+def test_non_event_cues_are_a_feature_of_none(tagger):
+    from newsbeam.tagging.events import event_grams
+
+    patterns = tagger.events_model.patterns
+    assert "__cue_NONE" in event_grams("Floodwaters cut off three villages.", patterns)
+    assert "__cue_NONE" not in event_grams("Rebels attacked an army post.", patterns)
+    assert "__cue_NONE" in tagger.events_model.vectorizer.vocabulary
+
+
 def test_stance_labels(tagger):
     claim = [Claim("c", "The mayor of Kestrel Ford has resigned.")]
     agree = tagger.tag(None, "The mayor of Kestrel Ford has resigned, the town council confirmed on Monday. She handed her resignation letter to the council after ten years in office.", claim)

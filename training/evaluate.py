@@ -167,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     kept: dict = {}
     event_sections, numbers = eval_events(tiers, kept)
     sections += event_sections
+    from training import evaluate_none
+
+    none_sections, none_numbers = evaluate_none.eval_none(tiers)
+    sections += none_sections
+    numbers.update(none_numbers)
     from training import evaluate_actors
 
     actor_sections, actor_numbers = evaluate_actors.eval_actors(kept.get("plover_fast"))

@@ -342,3 +342,6 @@ def _resolve_packaged(base_dir: str, value: str) -> str:
 def _check_taxonomy(taxonomy: Any, cfg_path: str) -> None:
     if not isinstance(taxonomy, dict) or not isinstance(taxonomy.get("types"), dict):
         raise ConfigError(f"config {cfg_path}: tagging.taxonomy: must map 'types' to patterns")
+    non_event = taxonomy.get("non_event")
+    if non_event is not None and not (isinstance(non_event, dict) and isinstance(non_event.get("patterns"), list)):
+        raise ConfigError(f"config {cfg_path}: tagging.taxonomy: 'non_event' must have a list of 'patterns'")

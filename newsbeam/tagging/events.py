@@ -54,6 +54,9 @@ class CuePatterns:
     """
 
     patterns: tuple[tuple[str, re.Pattern], ...]
+    # Cues of text that reports no political event (a disaster, an accident, ordinary
+    # crime): a feature of NONE, as each type's cues are of that type.
+    non_event: re.Pattern | None = None
 
     def negated_types(self, text: str, only: set[str] | None = None) -> set[str]:
         """Types (of ``only``, if given) whose every cue in ``text`` follows a negator closely
@@ -71,29 +74,35 @@ class CuePatterns:
                 out.add(name)
         return out
 
-    def types_in(self, text: str) -> set[str]:
-        lowered = text.lower()
-        return {name for name, pattern in self.patterns if pattern.search(lowered)}
-
     def any_in(self, text: str) -> bool:
         lowered = text.lower()
         return any(pattern.search(lowered) for _, pattern in self.patterns)
 
 
+def _one_pattern(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
 def compile_patterns(taxonomy: dict) -> CuePatterns:
+    non_event = (taxonomy.get("non_event") or {}).get("patterns")
     return CuePatterns(
         tuple(
-            (name, re.compile("|".join(f"(?:{p})" for p in spec["patterns"])))
+            (name, _one_pattern(spec["patterns"]))
             for name, spec in taxonomy.get("types", {}).items()
             if spec.get("patterns")
-        )
+        ),
+        _one_pattern(non_event) if non_event else None,
     )
 
 
 def event_grams(text: str, patterns: CuePatterns) -> list[str]:
-    """N-grams of a sentence plus one pseudo-token per taxonomy type whose cues it contains."""
+    """N-grams of a sentence plus one pseudo-token per taxonomy type whose cues it contains
+    (and one for the taxonomy's non-event cues)."""
+    lowered = text.lower()
     grams = ngrams(text)
-    grams += [f"__cue_{name}" for name in sorted(patterns.types_in(text))]
+    grams += [f"__cue_{name}" for name, pattern in patterns.patterns if pattern.search(lowered)]
+    if patterns.non_event is not None and patterns.non_event.search(lowered):
+        grams.append(f"__cue_{NONE}")
     return grams
 
 
