@@ -13,8 +13,6 @@ source. Scored with the shipped models.
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 from collections import Counter
 
@@ -42,21 +40,21 @@ FEEDS = (
     ("rssparser__craigslist.rss", "housing ads"),
 )
 SUMMARY_CHARS = 1500
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 
 
 def items() -> list[tuple[str, str, str]]:
-    """(feed, headline, summary as plain text) of every item of FEEDS."""
+    """(feed, headline, summary as plain text) of every item of FEEDS; the HTML becomes text
+    as the pipeline's does for a feed entry's body."""
     import feedparser
+
+    from newsbeam.extraction import fragment_text
 
     out = []
     for name, _what in FEEDS:
         parsed = feedparser.parse(str(data.SHARED / "feeds" / name))
         for entry in parsed.entries:
-            summary = _SPACE.sub(" ", _TAG.sub(" ", html.unescape(entry.get("summary") or ""))).strip()
-            title = _SPACE.sub(" ", _TAG.sub("", html.unescape(entry.get("title") or ""))).strip()
-            out.append((name, title, summary[:SUMMARY_CHARS]))
+            title = fragment_text(entry.get("title") or "")
+            out.append((name, title, fragment_text(entry.get("summary") or "")[:SUMMARY_CHARS]))
     return out
 
 

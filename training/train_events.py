@@ -29,9 +29,10 @@ TAXONOMY = data.REPO / "configs" / "taxonomy" / "plover.yaml"
 # ACLED is 90 % ASSAULT: cap each class so the notes teach style, not a prior.
 ACLED_PER_CLASS = 250
 # Inverse regularisation. For the fast tier on the source-held-out splits (make eval),
-# C = 2 / 8 / 32 / 100 gave PLOVER 0.454 / 0.446 / 0.445 / 0.437, ACLED extra 0.547 /
-# 0.597 / 0.609 / 0.628 and 68.7 / 90.4 / 92.7 / 92.9 % NONE on the non-political feeds:
-# 32 sits in the middle of the plateau. The accurate tier: 8 / 32 gave PLOVER 0.485 /
+# C = 2 / 8 / 32 / 100 gave PLOVER 0.454 / 0.446 / 0.445 / 0.437 and ACLED extra 0.547 /
+# 0.597 / 0.609 / 0.628, and the share of NONE on the non-political feeds
+# (training/evaluate_none.py) rose with C up to 32 and barely after: 32 sits in the
+# middle of the plateau. The accurate tier: 8 / 32 gave PLOVER 0.485 /
 # 0.496, ACLED sample 0.819 / 0.817.
 C = 32.0
 # Weak NONE examples drawn from news prose without event cues (see background_sentences).
