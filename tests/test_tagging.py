@@ -185,3 +185,23 @@ def test_a_negated_event_is_no_evidence_of_it(tagger, monkeypatch):
     assert model.sentence_probs([negated_text])[0, agree] > 2 * negated
     # a cue that is stated once plainly still counts
     assert model.patterns.negated_types("They agreed to talk, but no deal was reached.") == set()
+
+
+def test_stance_similarities_of_all_sentences_at_once_are_each_sentences_cosine(tagger):
+    """The body's one-product similarities equal the cosine of each sentence's own TF-IDF vector."""
+    from newsbeam.tagging.stance import _cos, _tfidf_vector, term_counts
+
+    model = tagger.stance_model
+    sentences = [
+        "Delegates met in the capital on Monday to discuss the ceasefire and the exchange of prisoners.",
+        "",
+        "The talks collapsed after the rebels walked out, officials said.",
+        "Zzyzx qwerty.",  # no word in the vocabulary
+        "Talks talks talks: the ceasefire talks will resume on Friday in the capital.",
+    ]
+    body = model.body(sentences, "Ceasefire talks resume in the capital")
+    for claim in ("Ceasefire talks between the government and the rebels have resumed.", "Qwerty zzyzx.", ""):
+        c = model.claim(claim)[1]
+        expected = [_cos(c, _tfidf_vector(term_counts(s), model.vocab, model.idf)) for s in body.sentences]
+        assert body.similarities(c) == pytest.approx(expected, abs=1e-6)
+    assert max(body.similarities(model.claim("Ceasefire talks have resumed.")[1])) > 0.3

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -107,13 +107,34 @@ class Body:
     tf: tuple
     tfidf: tuple
     sentences: list[str]
-    sentence_vecs: list[tuple]
+    # Every sentence's TF-IDF vector in one sparse (row, column, value) triple: a claim's
+    # similarity to all sentences is one gather and one bincount.
+    rows: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
     sentence_tokens: list[set]
     words: int
     refute: np.ndarray  # refuting phrases per sentence
     support: np.ndarray  # supporting phrases per sentence
     strong_refute: np.ndarray  # refuting phrases other than bare negations
     titled: bool = False  # the first sentence is the headline
+    _sims: dict = field(default_factory=dict, repr=False)
+
+    def similarities(self, claim_tfidf: tuple) -> np.ndarray:
+        """Cosine similarity of a claim's TF-IDF vector (sorted columns) to each sentence."""
+        key = claim_tfidf[0].tobytes() + claim_tfidf[1].tobytes()
+        sims = self._sims.get(key)
+        if sims is None:
+            c_idx, c_val = claim_tfidf
+            n = len(self.sentences)
+            if not len(c_idx) or not len(self.columns):
+                sims = np.zeros(max(1, n), np.float32)
+            else:
+                at = np.minimum(np.searchsorted(c_idx, self.columns), len(c_idx) - 1)
+                products = np.where(c_idx[at] == self.columns, c_val[at] * self.values, 0.0)
+                sims = np.bincount(self.rows, weights=products, minlength=max(1, n)).astype(np.float32)
+            self._sims[key] = sims
+        return sims
 
 
 class StanceModel:
@@ -151,13 +172,29 @@ class StanceModel:
         texts = ([title] if title else []) + sentences
         counts = [term_counts(s) for s in texts]
         total = Counter()
-        for c in counts:
+        rows, columns, tf = [], [], []
+        vocab = self.vocab
+        for r, c in enumerate(counts):
             total.update(c)
+            for t, n in c.items():
+                j = vocab.get(t)
+                if j is not None:
+                    rows.append(r)
+                    columns.append(j)
+                    tf.append(n)
+        rows_a = np.asarray(rows, np.int64)
+        columns_a = np.asarray(columns, np.int32)
+        # Sublinear tf times idf, l2-normalised per sentence (as _tfidf_vector, all rows at once).
+        values = (1.0 + np.log(np.asarray(tf, np.float32))) * self.idf[columns_a]
+        norms = np.sqrt(np.bincount(rows_a, weights=values * values, minlength=len(texts)))
+        values = (values / np.where(norms > 0, norms, 1.0)[rows_a]).astype(np.float32)
         return Body(
             tf=_tf_vector(total, self.vocab),
             tfidf=_tfidf_vector(total, self.vocab, self.idf),
             sentences=texts,
-            sentence_vecs=[_tfidf_vector(c, self.vocab, self.idf) for c in counts],
+            rows=rows_a,
+            columns=columns_a,
+            values=values,
             sentence_tokens=[set(c) for c in counts],
             words=sum(total.values()),
             **_polarity_counts(texts),
@@ -177,7 +214,7 @@ class StanceModel:
     def dense(self, claim: tuple, body: Body) -> tuple[np.ndarray, int]:
         """Similarity and cue features; also the index of the evidence sentence."""
         _tf, c_tfidf, c_tokens, c_refute, c_negative = claim
-        sims = np.asarray([_cos(c_tfidf, v) for v in body.sentence_vecs] or [0.0], np.float32)
+        sims = body.similarities(c_tfidf)
         order = np.argsort(-sims)
         best = int(order[0])
         top = order[:3]
@@ -260,10 +297,10 @@ class StanceModel:
         similarity to the claim, swapped for a negative claim) beyond LEAD_POLARITY decides.
         """
         claim = self.claim(claim_text)
-        n = min(LEAD_SENTENCES, len(body.sentence_vecs))
+        n = min(LEAD_SENTENCES, len(body.sentences))
         if not n or not body.titled:
             return None
-        sims = np.asarray([_cos(claim[1], v) for v in body.sentence_vecs[:n]], np.float32)
+        sims = body.similarities(claim[1])[:n]
         balance = float(np.dot(sims, body.strong_refute[:n] - body.support[:n]))
         if claim[4]:
             balance = -balance
@@ -303,7 +340,7 @@ class StanceModel:
             wants_refute = (LABELS[label] == "disagree") != claim_negative
             cues = body.refute if wants_refute else body.support
             others = body.support if wants_refute else body.refute
-            sims = np.asarray([_cos(self.claim(claim_text)[1], v) for v in body.sentence_vecs], np.float32)
+            sims = body.similarities(self.claim(claim_text)[1])
             candidates = np.flatnonzero((cues > others) & (sims > 0))
             if len(candidates):
                 evidence = body.sentences[int(candidates[np.argmax(sims[candidates])])]
