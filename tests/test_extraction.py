@@ -138,6 +138,42 @@ def test_the_full_path_runs_only_where_the_fast_text_looks_cut(monkeypatch):
     assert calls == [True, False] and "next session" in result.text
 
 
+def test_the_fast_path_skips_trafilaturas_page_render_and_the_full_path_keeps_it(monkeypatch):
+    """trafilatura's recall escalation renders the whole page to text for every short
+    extraction; the fast path leaves that to newsbeam's own fallback rule, the full path
+    (where the rule sends a cut page) keeps it, and the setting is always restored."""
+    import trafilatura
+    import trafilatura.core as core
+
+    from newsbeam import extraction
+
+    original = getattr(core, "ESCALATION_MAX_LENGTH", None)
+    if not isinstance(original, int) or not hasattr(core, "html2txt"):
+        pytest.skip("this trafilatura has no recall escalation")
+    seen, renders = [], []
+    real, real_render = trafilatura.bare_extraction, core.html2txt
+
+    def spy(tree, fast=False, **kw):
+        seen.append((fast, core.ESCALATION_MAX_LENGTH))
+        doc = real(tree, fast=fast, **kw)
+        if fast and cut_fast:
+            doc.text = "The council met."
+        return doc
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    monkeypatch.setattr(core, "html2txt", lambda *a, **k: renders.append(1) or real_render(*a, **k))
+    cut_fast = False
+    result, _meta, _ = extraction.extract_page(_page(), None)  # a short article: under the escalation's length
+    assert len(result.text) < original and "next session" in result.text
+    assert seen == [(True, 0)] and renders == []
+    assert core.ESCALATION_MAX_LENGTH == original
+    seen.clear()
+    cut_fast = True
+    extraction.extract_page(_page(), None)
+    assert seen == [(True, 0), (False, original)]
+    assert core.ESCALATION_MAX_LENGTH == original
+
+
 def test_a_declared_page_language_is_taken_as_given():
     extractor = Extractor(min_words=5)
     declared = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("de-DE")))
