@@ -205,3 +205,18 @@ def test_stance_similarities_of_all_sentences_at_once_are_each_sentences_cosine(
         expected = [_cos(c, _tfidf_vector(term_counts(s), model.vocab, model.idf)) for s in body.sentences]
         assert body.similarities(c) == pytest.approx(expected, abs=1e-6)
     assert max(body.similarities(model.claim("Ceasefire talks have resumed.")[1])) > 0.3
+
+
+def test_the_first_cue_of_a_sentence_is_a_feature_and_names_the_main_event(tagger):
+    """A sentence that reports one act about another ("called for an end to the protests")
+    is about the first: the type whose cue comes first is a feature of its own."""
+    from newsbeam.tagging.events import event_grams
+
+    patterns = tagger.events_model.patterns
+    grams = event_grams("The ministry condemned the attack on the convoy.", patterns)
+    assert {"__cue_ACCUSE", "__cue_ASSAULT", "__first_cue_ACCUSE"} <= set(grams)
+    assert "__first_cue_ASSAULT" not in grams
+    assert not [g for g in event_grams("Rebels attacked a convoy.", patterns) if g.startswith("__first_cue")]
+    assert "__first_cue_REQUEST" in tagger.events_model.vectorizer.vocabulary
+    # The model before this feature called it PROTEST.
+    assert tagger.tag(None, "The council called for an end to the protests in Orlen.").event_type == "REQUEST"

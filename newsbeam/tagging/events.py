@@ -68,9 +68,18 @@ class CuePatterns:
 
     def found(self, lowered: str) -> list[str]:
         """Names of the types whose cues occur in a lower-cased text (NONE for non-event cues)."""
+        return [name for name, _start in self.first_matches(lowered)]
+
+    def first_matches(self, lowered: str) -> list[tuple[str, int]]:
+        """(type, where its first cue starts) of each type with a cue in a lower-cased text."""
         words = text_prefixes(lowered)
-        return [name for name, pattern, prefixes in self._searched
-                if (prefixes is None or not prefixes.isdisjoint(words)) and pattern.search(lowered)]
+        out = []
+        for name, pattern, prefixes in self._searched:
+            if prefixes is None or not prefixes.isdisjoint(words):
+                m = pattern.search(lowered)
+                if m is not None:
+                    out.append((name, m.start()))
+        return out
 
     def negated_types(self, text: str, only: set[str] | None = None) -> set[str]:
         """Types (of ``only``, if given) whose every cue in ``text`` follows a negator closely
@@ -113,7 +122,10 @@ def event_grams(text: str, patterns: CuePatterns) -> list[str]:
     """N-grams of a sentence plus one pseudo-token per taxonomy type whose cues it contains
     (and one for the taxonomy's non-event cues)."""
     grams = ngrams(text)
-    grams += [f"__cue_{name}" for name in patterns.found(text.lower())]
+    found = patterns.first_matches(text.lower())
+    grams += [f"__cue_{name}" for name, _start in found]
+    if len(found) > 1:
+        grams.append(f"__first_cue_{min(found, key=lambda f: f[1])[0]}")
     return grams
 
 
