@@ -274,15 +274,25 @@ class Extractor:
     def __init__(self, min_words: int, max_chars: int = MAX_ARTICLE_CHARS):
         self.min_words = min_words
         self.max_chars = max_chars
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        # The language identifier (a 75 MB model, about 0.7 s to load) is loaded on first
+        # use: feeds and pages that declare their language never need it, and every worker
+        # process of a run would otherwise pay for it at start-up.
+        self._langid = None
+        self._langid_lock = threading.Lock()
 
-        self._langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+    def _identifier(self):
+        with self._langid_lock:
+            if self._langid is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                self._langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+        return self._langid
 
     def language(self, text: str) -> str | None:
         sample = text[:LANGID_CHARS]
         if len(sample) < LANGID_MIN_CHARS:
             return None
-        return self._langid.classify(sample)[0]
+        return self._identifier().classify(sample)[0]
 
     def extract(self, doc: RawDocument) -> Article:
         """Raises ``ExtractionError`` when no article comes out of the document."""

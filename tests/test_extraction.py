@@ -178,8 +178,10 @@ def test_a_declared_page_language_is_taken_as_given():
     extractor = Extractor(min_words=5)
     declared = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("de-DE")))
     assert declared.language == "de"  # as the page says; identification does not run
+    assert extractor._langid is None  # nor is its model loaded (0.7 s a worker)
     undeclared = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page()))
     assert undeclared.language == "en"  # identified from the text
+    assert extractor._langid is not None
     garbage = extractor.extract(RawDocument(input="p.html", kind=KIND_HTML, body=_page("x-klingon-yes")))
     assert garbage.language == "en"
 
