@@ -159,9 +159,9 @@ _ESCALATION_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _escalation(core, enabled: bool):
+def _without_escalation(core):
     saved = getattr(core, "ESCALATION_MAX_LENGTH", None)
-    if enabled or not isinstance(saved, int):
+    if not isinstance(saved, int):
         yield
         return
     core.ESCALATION_MAX_LENGTH = 0
@@ -241,7 +241,7 @@ def extract_page(html: str, url: str | None):
     if tree is None:
         return None, None, None
     options = dict(url=url, with_metadata=False, include_comments=False, include_tables=True, deduplicate=False)
-    with _ESCALATION_LOCK, _escalation(trafilatura.core, enabled=False):
+    with _ESCALATION_LOCK, _without_escalation(trafilatura.core):
         result = trafilatura.bare_extraction(tree, fast=True, **options)
     got = len((result.text or "").strip()) if result is not None else 0
     if got < FALLBACK_SHARE * paragraph_chars(tree):

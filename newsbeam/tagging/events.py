@@ -66,12 +66,9 @@ class CuePatterns:
         named = list(self.patterns) + ([(NONE, self.non_event)] if self.non_event is not None else [])
         object.__setattr__(self, "_searched", tuple((name, p, word_prefixes(p.pattern)) for name, p in named))
 
-    def found(self, lowered: str) -> list[str]:
-        """Names of the types whose cues occur in a lower-cased text (NONE for non-event cues)."""
-        return [name for name, _start in self.first_matches(lowered)]
-
     def first_matches(self, lowered: str) -> list[tuple[str, int]]:
-        """(type, where its first cue starts) of each type with a cue in a lower-cased text."""
+        """(type, where its first cue starts) of each type with a cue in a lower-cased text
+        (NONE for the non-event cues)."""
         words = text_prefixes(lowered)
         out = []
         for name, pattern, prefixes in self._searched:
@@ -98,8 +95,8 @@ class CuePatterns:
         return out
 
     def any_in(self, text: str) -> bool:
-        lowered = text.lower()
-        return any(pattern.search(lowered) for _, pattern in self.patterns)
+        """Whether a text has the cue of any event type (non-event cues aside)."""
+        return any(name != NONE for name, _start in self.first_matches(text.lower()))
 
 
 def _one_pattern(patterns: list[str]) -> re.Pattern:

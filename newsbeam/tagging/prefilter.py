@@ -111,12 +111,11 @@ def word_prefixes(pattern: str, k: int = PREFIX) -> frozenset[str] | None:
         if not boundary or not s or not _WORD.match(s[0]):
             return None
         word = _WORD.match(s).group()
-        if len(word) < len(s):  # the word ends inside the known text: it is exactly ``word``
-            out.add(word[:k])
-        elif len(word) >= k:
-            out.add(word[:k])
-        else:  # a start shorter than k that may go on: not representable, no prefilter
+        # Either the word ends inside the known text (it is exactly ``word``) or its first
+        # k letters are known; a shorter start that may go on cannot be looked up.
+        if len(word) == len(s) < k:
             return None
+        out.add(word[:k])
     return frozenset(out)
 
 
