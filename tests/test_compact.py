@@ -2,12 +2,14 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pytest
 
 from tests.conftest import SAMPLE_CONFIG, run_cli
 
@@ -21,7 +23,20 @@ def _files(out, kind="articles"):
     return sorted(p for p in (out / kind).rglob("*.parquet"))
 
 
-def _many_small_files(tmp_path):
+@pytest.fixture(scope="module")
+def many_small_files(tmp_path_factory):
+    """Makes copies of one output built once per module (four runs): see _build_many_small_files."""
+    template = _build_many_small_files(tmp_path_factory.mktemp("template"))
+
+    def copy(tmp_path):
+        out = tmp_path / "out"
+        shutil.copytree(template, out)
+        return out
+
+    return copy
+
+
+def _build_many_small_files(tmp_path):
     """The sample written over three runs (one file per run and partition), plus errors."""
     out = tmp_path / "out"
     src = tmp_path / "src"
@@ -37,8 +52,8 @@ def _many_small_files(tmp_path):
     return out
 
 
-def test_compaction_keeps_every_row(tmp_path):
-    out = _many_small_files(tmp_path)
+def test_compaction_keeps_every_row(tmp_path, many_small_files):
+    out = many_small_files(tmp_path)
     before, errors_before, files_before = _rows(out), _rows(out, "errors"), _files(out)
     proc = run_cli("compact", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -56,8 +71,8 @@ def test_compaction_keeps_every_row(tmp_path):
     assert "written    0 articles" in proc.stdout
 
 
-def test_compaction_killed_midway_is_finished_by_the_next_job(tmp_path):
-    out = _many_small_files(tmp_path)
+def test_compaction_killed_midway_is_finished_by_the_next_job(tmp_path, many_small_files):
+    out = many_small_files(tmp_path)
     before = _rows(out)
     env = dict(os.environ, NEWSBEAM_CRASH_AT="commit:renamed:1")
     proc = subprocess.run([sys.executable, "-m", "newsbeam", "compact", "--output", str(out)], env=env, capture_output=True)
@@ -91,12 +106,12 @@ def _committed_rows(out, kind="articles"):
     return sorted(json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
 
 
-def test_a_compaction_killed_mid_commit_is_invisible_to_committed_readers(tmp_path):
+def test_a_compaction_killed_mid_commit_is_invisible_to_committed_readers(tmp_path, many_small_files):
     """Killed after its first new file is in place: readers that follow the manifests see the
     rows once (the old files), the report counts them once, and the next job finishes it."""
     import duckdb
 
-    out = _many_small_files(tmp_path)
+    out = many_small_files(tmp_path)
     before = _committed_rows(out)
     assert before == _rows(out)
     for point in ("commit:renamed:1", "commit:before_deletes"):
@@ -113,12 +128,12 @@ def test_a_compaction_killed_mid_commit_is_invisible_to_committed_readers(tmp_pa
         assert _committed_rows(out) == before == _rows(out)
         fresh = tmp_path / point.replace(":", "_")
         fresh.mkdir()
-        out = _many_small_files(fresh)
+        out = many_small_files(fresh)
         before = _committed_rows(out)
 
 
-def test_a_run_killed_mid_commit_shows_none_of_its_rows(tmp_path):
-    out = _many_small_files(tmp_path)
+def test_a_run_killed_mid_commit_shows_none_of_its_rows(tmp_path, many_small_files):
+    out = many_small_files(tmp_path)
     before = _committed_rows(out)
     src = tmp_path / "late"
     src.mkdir()

@@ -75,30 +75,32 @@ def test_report_renders_dollar_signs_literally(tmp_path):
     assert "Price $x^{2}$ Wire" in (out / "report.html").read_text()
 
 
-@pytest.mark.parametrize(
-    "line,expected_id",
-    [
-        (b'{"id": 1, "title": 5, "text": "Rebels attacked the town."}', 1),
-        (b'{"id": 2, "title": ["a"], "text": "Rebels attacked the town."}', 2),
-        (b"[" * 100_000 + b"]" * 100_000, None),
-        (b'{"id": 4, "text": "Rebels \xff attacked"}', None),
-        (b'{"id": 5, "text": "Rebels \\ud800 attacked"}', 5),
-        (b'{"id": NaN, "text": "Rebels attacked the town."}', None),
-        (b'{"id": 1e999, "text": "Rebels attacked the town.", "title": 1}', None),
-        (b'{"id": 8, "text": "ok", "targets": [1, 2]}', 8),
-    ],
-)
-def test_tag_bad_lines_become_error_rows_in_place(tmp_path, line, expected_id):
+BAD_TAG_LINES = [  # (line, the id its error row keeps)
+    (b'{"id": 1, "title": 5, "text": "Rebels attacked the town."}', 1),
+    (b'{"id": 2, "title": ["a"], "text": "Rebels attacked the town."}', 2),
+    (b"[" * 100_000 + b"]" * 100_000, None),
+    (b'{"id": 4, "text": "Rebels \xff attacked"}', None),
+    (b'{"id": 5, "text": "Rebels \\ud800 attacked"}', 5),
+    (b'{"id": NaN, "text": "Rebels attacked the town."}', None),
+    (b'{"id": 1e999, "text": "Rebels attacked the town.", "title": 1}', None),
+    (b'{"id": 8, "text": "ok", "targets": [1, 2]}', 8),
+]
+
+
+def test_tag_bad_lines_become_error_rows_in_place(tmp_path):
+    # Every bad line between two good ones, in one run: each is an error row in its
+    # place, and the good line after it is still tagged.
     inp = tmp_path / "in.jsonl"
     good = json.dumps({"id": "g", "text": "Protesters marched on parliament."}).encode()
-    inp.write_bytes(good + b"\n" + line + b"\n" + good + b"\n")
+    inp.write_bytes(b"".join(good + b"\n" + line + b"\n" for line, _ in BAD_TAG_LINES) + good + b"\n")
     out = tmp_path / "out.jsonl"
     proc = run_cli("tag", str(inp), str(out))
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(ln) for ln in out.read_text(encoding="utf-8").splitlines()]  # every line valid JSON
-    assert len(rows) == 3
-    assert rows[0]["event_type"] and rows[2]["event_type"]
-    assert set(rows[1]) == {"id", "error"} and rows[1]["id"] == expected_id
+    assert len(rows) == 2 * len(BAD_TAG_LINES) + 1
+    assert all(r["id"] == "g" and r["event_type"] for r in rows[::2])
+    for (line, expected_id), row in zip(BAD_TAG_LINES, rows[1::2], strict=True):
+        assert set(row) == {"id", "error"} and row["id"] == expected_id, line[:60]
 
 
 @pytest.fixture

@@ -104,8 +104,8 @@ def test_tag_articles_and_its_dead_letter(sample_config):
 
 
 def test_write_shards_partitions_and_keys(tmp_path, sample_config):
+    from newsbeam.documents import tag_article
     from newsbeam.tagging import Tagger
-    from newsbeam.transforms.tag import tag_article
 
     tagger = Tagger(sample_config.taxonomy, sample_config.tone_lexicon, [])
     tagged = [tag_article(tagger, _article(i)) for i in range(3)]

@@ -28,6 +28,7 @@ from newsbeam.transforms.fetch import (
     ReadFeeds,
     policy_from_config,
 )
+from newsbeam.transforms.pool import EXTRACTED, ExtractAndTagInPool
 from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import CommitRun, WriteShards
@@ -58,28 +59,35 @@ class ProcessDocuments(beam.PTransform):
     while a chain from each source stays fused and its memory bounded.
     """
 
-    def __init__(self, cfg: ResolvedConfig, output: str, run_id: str):
+    def __init__(self, cfg: ResolvedConfig, output: str, run_id: str, workers: int = 1):
         super().__init__()
-        self.cfg, self.output, self.run_id = cfg, output, run_id
+        self.cfg, self.output, self.run_id, self.workers = cfg, output, run_id, workers
 
     def expand(self, documents):
         cfg, out_cfg = self.cfg, self.cfg.output
-        extracted = documents | "Extract" >> ExtractArticles(cfg.read.min_words, cfg.read.max_article_chars)
-        tagged = extracted.articles | "Tag" >> TagArticles(
-            cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors
-        )
-        written = tagged.tagged | "Write" >> WriteShards(
+        extract_settings = (cfg.read.min_words, cfg.read.max_article_chars)
+        tag_settings = (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors)
+        if self.workers > 1:
+            pooled = documents | "ExtractAndTag" >> ExtractAndTagInPool(self.workers, extract_settings, tag_settings)
+            tagged, extracted = pooled.tagged, pooled[EXTRACTED]
+            failed = pooled[FAILED]
+        else:
+            extraction = documents | "Extract" >> ExtractArticles(*extract_settings)
+            tagging = extraction.articles | "Tag" >> TagArticles(*tag_settings)
+            tagged, extracted = tagging.tagged, extraction.articles
+            failed = (extraction[FAILED], tagging[FAILED]) | "Failures" >> beam.Flatten()
+        written = tagged | "Write" >> WriteShards(
             ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file,
             stories=cfg.stories.enabled,
         )
-        failed = (extracted[FAILED], tagged[FAILED]) | "Failures" >> beam.Flatten()
-        counts = (_count("Extracted", extracted.articles), _count("Tagged", tagged.tagged)) | "Counts" >> beam.Flatten()
+        counts = (_count("Extracted", extracted), _count("Tagged", tagged)) | "Counts" >> beam.Flatten()
         return {"keys": written.keys, "shards": written.shards, FAILED: failed, "counts": counts,
                 "signatures": written.signatures}
 
 
-def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
-    """Add the whole batch job to ``p``."""
+def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: int = 1) -> None:
+    """Add the whole batch job to ``p``; with ``workers`` above 1, documents are extracted
+    and tagged on that many local processes (``newsbeam.transforms.pool``)."""
     output = storage.absolute(cfg.output_path)
     state = storage.absolute(cfg.state_path)
     out_cfg = cfg.output
@@ -109,9 +117,9 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str) -> None:
         cfg.read.min_words, policy if cfg.fetch.enabled else None
     )
     branches = [
-        read.documents | "LocalDocuments" >> ProcessDocuments(cfg, output, run_id),
-        fetched[FULL_TEXT] | "FeedDocuments" >> ProcessDocuments(cfg, output, run_id),
-        fetched[PAGES] | "FetchedDocuments" >> ProcessDocuments(cfg, output, run_id),
+        read.documents | "LocalDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
+        fetched[FULL_TEXT] | "FeedDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
+        fetched[PAGES] | "FetchedDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
     ]
     failures = [matched[FAILED], read[FAILED], polled[FAILED], fetched[FAILED]] + [b[FAILED] for b in branches]
     error_shards = failures | "AllFailures" >> beam.Flatten() | "WriteErrors" >> WriteShards(

@@ -48,6 +48,10 @@ def _run_parser() -> argparse.ArgumentParser:
         "--wait", nargs="?", type=float, const=0.0, metavar="SECONDS",
         help="if another run holds the output, wait for it (for SECONDS, or for ever) instead of exiting",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="extract and tag on N local processes (local runs; a cloud runner scales itself). Default 1",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser
 
@@ -126,6 +130,7 @@ def cmd_run(argv: list[str]) -> int:
 
     args, beam_args = _run_parser().parse_known_args(argv)
     options = _beam_options(beam_args)
+    workers = _local_workers(args.workers, options)
     overrides = {
         "inputs": args.inputs,
         "feeds": args.feeds,
@@ -159,7 +164,7 @@ def cmd_run(argv: list[str]) -> int:
         )
         return EXIT_OK
     try:
-        code = _run_locked(cfg, options, output, run_id)
+        code = _run_locked(cfg, options, output, run_id, workers)
     except Exception as exc:  # noqa: BLE001 - a run that cannot finish is one line, not a traceback
         LOGGER.info("run %s failed", run_id, exc_info=True)
         code = _fail(describe_failure(exc, output), EXIT_FAILED)
@@ -190,7 +195,22 @@ def describe_failure(exc: BaseException, output: str) -> str:
     return f"the run failed: {type(chain[-1]).__name__}: {last[:300]} (-v for the traceback)"
 
 
-def _run_locked(cfg, options, output: str, run_id: str) -> int:
+def _local_workers(workers: int, options) -> int:
+    """How many processes extract and tag: ``--workers`` on a local runner, else 1 (the
+    runner's own workers do it)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    from newsbeam.pipelines.runner import LOCAL_RUNNERS
+
+    if workers < 1:
+        raise UsageError(f"--workers must be 1 or more, not {workers}")
+    if workers > 1 and options.view_as(StandardOptions).runner not in LOCAL_RUNNERS:
+        print("newsbeam: --workers applies to local runs only; the runner's own workers extract and tag", file=sys.stderr)
+        return 1
+    return workers
+
+
+def _run_locked(cfg, options, output: str, run_id: str, workers: int = 1) -> int:
     """The run proper, with the output's lock held: recover, run, commit, report."""
 
     from newsbeam import storage
@@ -205,7 +225,7 @@ def _run_locked(cfg, options, output: str, run_id: str) -> int:
     from newsbeam.pipelines.runner import new_pipeline
 
     pipeline = new_pipeline(options)
-    build_pipeline(pipeline, cfg, run_id)
+    build_pipeline(pipeline, cfg, run_id, workers)
     result = pipeline.run()
     state = result.wait_until_finish()
     if str(state) not in ("DONE", "PipelineState.DONE"):

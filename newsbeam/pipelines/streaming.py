@@ -145,10 +145,8 @@ class _PollAndCommitFn(beam.DoFn):
         return [out for outs in self._feed_fn._loop.run(run_all()) for out in outs] if elements else []
 
     def _poll_once(self) -> dict:
-        from newsbeam.extraction import ExtractionError
-        from newsbeam.records import STAGE_EXTRACT, STAGE_TAG
+        from newsbeam.documents import extract, tag
         from newsbeam.transforms.fetch import item_document
-        from newsbeam.transforms.tag import tag_article
 
         shared = self._shared
         polled = self._gather(self._feed_fn, self.feeds)
@@ -171,19 +169,10 @@ class _PollAndCommitFn(beam.DoFn):
         for feed in _values(fetched, RETRY_FEEDS):
             shared.validators.pop(feed, None)
         tagged = []
-        for doc in documents:
-            try:
-                article = self._extractor.extract(doc)
-            except ExtractionError as exc:
-                failures.append(Failure(STAGE_EXTRACT, doc.input, exc.error_type, str(exc)))
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad page never stops the stream
-                failures.append(Failure(STAGE_EXTRACT, doc.input, type(exc).__name__, str(exc)))
-                continue
-            try:
-                tagged.append(tag_article(self._tagger, article))
-            except Exception as exc:  # noqa: BLE001
-                failures.append(Failure(STAGE_TAG, article.input, type(exc).__name__, str(exc)))
+        for doc in documents:  # one bad page never stops the stream: it is an error row
+            article = extract(self._extractor, doc)
+            result = article if isinstance(article, Failure) else tag(self._tagger, article)
+            (failures if isinstance(result, Failure) else tagged).append(result)
         return self._commit(tagged, failures)
 
     def _is_new(self, item: FeedItem) -> bool:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import logging
-
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from newsbeam.extraction import ExtractionError, Extractor
-from newsbeam.records import STAGE_EXTRACT, Failure, RawDocument
+from newsbeam.documents import extract, shared_extractor
+from newsbeam.records import Failure, RawDocument
 from newsbeam.text import MAX_ARTICLE_CHARS
 
-LOGGER = logging.getLogger(__name__)
-
 FAILED = "failed"
-
-
-@functools.lru_cache(maxsize=4)
-def shared_extractor(min_words: int, max_chars: int = MAX_ARTICLE_CHARS) -> Extractor:
-    """One Extractor per process and setting: its language model alone is about 75 MB,
-    and a pipeline has an extraction step per source of documents."""
-    return Extractor(min_words, max_chars)
 
 
 class _ExtractFn(beam.DoFn):
@@ -35,16 +23,10 @@ class _ExtractFn(beam.DoFn):
         self._extractor = shared_extractor(self.min_words, self.max_chars)
 
     def process(self, doc: RawDocument):
-        try:
-            article = self._extractor.extract(doc)
-        except ExtractionError as exc:
+        article = extract(self._extractor, doc)
+        if isinstance(article, Failure):
             self.failed.inc()
-            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_EXTRACT, doc.input, exc.error_type, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is an error row
-            LOGGER.debug("extraction crashed on %s", doc.input, exc_info=True)
-            self.failed.inc()
-            yield beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_EXTRACT, doc.input, type(exc).__name__, str(exc)))
+            yield beam.pvalue.TaggedOutput(FAILED, article)
             return
         self.ok.inc()
         yield article

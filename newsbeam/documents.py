@@ -1,0 +1,103 @@
+"""One document's work, extraction then tagging, without Beam.
+
+The transforms call these functions one step at a time; the local worker pool
+(``newsbeam.transforms.pool``) calls ``extract_and_tag`` in processes that import this
+module only, not Beam (about a second less to start each).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+
+from newsbeam.extraction import ExtractionError, Extractor
+from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Article, Failure, RawDocument, Stance, TaggedArticle
+from newsbeam.tagging import Claim, Tagger
+from newsbeam.text import MAX_ARTICLE_CHARS
+
+
+@functools.lru_cache(maxsize=4)
+def shared_extractor(min_words: int, max_chars: int = MAX_ARTICLE_CHARS) -> Extractor:
+    """One Extractor per process and setting: its language model alone is about 75 MB,
+    and a pipeline has an extraction step per source of documents."""
+    return Extractor(min_words, max_chars)
+
+
+_TAGGERS: dict[str, Tagger] = {}
+_TAGGERS_LOCK = threading.Lock()
+
+
+def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
+                  actors: dict | None = None) -> Tagger:
+    """One Tagger per process and configuration, however many tagging steps use it."""
+    key = json.dumps([taxonomy, tone_lexicon, claims, tier, actors], sort_keys=True)
+    with _TAGGERS_LOCK:
+        tagger = _TAGGERS.get(key)
+        if tagger is None:
+            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims], tier=tier, actors=actors)
+    return tagger
+
+
+def extract(extractor: Extractor, doc: RawDocument) -> Article | Failure:
+    """The document's article, or the error row of a page that yields none or breaks the extractor."""
+    try:
+        return extractor.extract(doc)
+    except ExtractionError as exc:
+        return Failure(STAGE_EXTRACT, doc.input, exc.error_type, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is an error row
+        return Failure(STAGE_EXTRACT, doc.input, type(exc).__name__, str(exc))
+
+
+def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
+    result = tagger.tag(article.title, article.text, language=article.language)
+    return TaggedArticle(
+        article=article,
+        event_type=result.event_type,
+        event_scores=result.event_scores,
+        event_evidence=result.event_evidence,
+        stances=tuple(Stance(**s) for s in result.stances),
+        tone=result.tone,
+        event_actors=tuple(result.event_actors),
+    )
+
+
+def tag(tagger: Tagger, article: Article) -> TaggedArticle | Failure:
+    """The tagged article, or the error row of an article that breaks the tagger."""
+    try:
+        return tag_article(tagger, article)
+    except Exception as exc:  # noqa: BLE001 - an article that breaks a tagger is an error row
+        identity = getattr(article, "input", None) or repr(article)[:200]
+        return Failure(STAGE_TAG, identity, type(exc).__name__, str(exc))
+
+
+class WorkerStartError(RuntimeError):
+    """A pool worker could not build its extractor or tagger: the run fails, as it would in one process."""
+
+
+# This process's extractor and tagger, in a worker of the local pool (``start_worker``),
+# or why they could not be built.
+_WORKER: tuple[Extractor, Tagger] | None = None
+_WORKER_ERROR: str | None = None
+
+
+def start_worker(extract_settings: tuple, tag_settings: tuple) -> None:
+    """A pool worker's initializer: its extractor and tagger, built once.
+
+    An error is kept and raised by each task, not here: a failing initializer only
+    shows up as a broken pool, which reads like a worker that crashed on a document.
+    """
+    global _WORKER, _WORKER_ERROR
+    try:
+        _WORKER = (shared_extractor(*extract_settings), shared_tagger(*tag_settings))
+    except Exception as exc:  # noqa: BLE001 - re-raised by every task (see above)
+        _WORKER_ERROR = f"{type(exc).__name__}: {exc}"
+
+
+def extract_and_tag(doc: RawDocument) -> TaggedArticle | Failure:
+    """Both steps in a pool worker: the tagged article, or the error row of the step that failed."""
+    if _WORKER is None:
+        raise WorkerStartError(f"a worker process could not load the extractor and tagger: {_WORKER_ERROR}")
+    extractor, tagger = _WORKER
+    article = extract(extractor, doc)
+    return article if isinstance(article, Failure) else tag(tagger, article)

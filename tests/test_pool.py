@@ -1,0 +1,72 @@
+"""The local worker pool (``--workers N``): same rows as one process, no document lost
+when a worker dies, and a worker that cannot start fails the run."""
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from newsbeam.records import KIND_TEXT, RawDocument
+from newsbeam.transforms.pool import EXTRACTED, FAILED, ExtractAndTagInPool
+from tests.conftest import SAMPLE_CONFIG, run_cli
+from tests.pool_work import CRASH_MARK, crash_on_mark
+
+TEXT = ("Delegations of the Veloria government and the Northern Front met in Kestrel Ford on Monday "
+        "for a new round of peace talks, the mediators said. ") * 3
+
+
+def _doc(i: int, body: str = TEXT) -> RawDocument:
+    return RawDocument(input=f"doc{i}", kind=KIND_TEXT, body=body, title_hint=f"Talks resume, day {i}", id_hint=f"id{i}")
+
+
+def _settings(cfg):
+    return ((cfg.read.min_words, cfg.read.max_article_chars),
+            (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors))
+
+
+def test_a_worker_that_dies_loses_no_document(sample_config):
+    # Ten documents in flight with the one that kills its worker: it is the only error
+    # row, and every other document is tagged, including those in flight beside it.
+    docs = [_doc(i) for i in range(10)] + [_doc(99, TEXT + CRASH_MARK)] + [_doc(i) for i in range(10, 20)]
+    with TestPipeline() as p:
+        out = p | beam.Create(docs) | ExtractAndTagInPool(2, *_settings(sample_config), work=crash_on_mark)
+        assert_that(out.tagged | beam.Map(lambda t: t.article.input), equal_to([f"doc{i}" for i in range(20)]))
+        assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.stage, f.error_type)), equal_to([("doc99", "extract", "WorkerDied")]), label="failed")
+        assert_that(out[EXTRACTED] | beam.combiners.Count.Globally(), equal_to([20]), label="extracted")
+
+
+def test_a_worker_that_cannot_load_its_models_fails_the_run(sample_config):
+    extract_settings, tag_settings = _settings(sample_config)
+    broken = (tag_settings[0], tag_settings[1], tag_settings[2], "no-such-tier", tag_settings[4])
+    with pytest.raises(Exception, match="could not load the extractor and tagger"):
+        with TestPipeline() as p:
+            _ = p | beam.Create([_doc(1)]) | ExtractAndTagInPool(2, extract_settings, broken)
+
+
+@pytest.mark.slow
+def test_workers_write_the_same_rows_as_one_process(tmp_path):
+    import duckdb
+
+    rows = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(out), "--workers", workers)
+        assert result.returncode == 0, result.stderr
+        assert "extracted  12 articles" in result.stdout
+        rows[workers] = duckdb.sql(
+            f"SELECT * EXCLUDE (run_id, fetched_at) FROM read_parquet('{out}/articles/**/*.parquet', hive_partitioning = true) ORDER BY article_id"
+        ).fetchall()
+    assert len(rows["1"]) == 11
+    assert rows["2"] == rows["1"]
+
+
+def test_workers_must_be_positive_and_apply_to_local_runs_only(capsys):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from newsbeam.pipelines.cli import UsageError, _local_workers
+
+    assert _local_workers(3, PipelineOptions(["--runner", "DirectRunner"])) == 3
+    assert _local_workers(3, PipelineOptions(["--runner", "DataflowRunner"])) == 1
+    assert "local runs only" in capsys.readouterr().err
+    with pytest.raises(UsageError):
+        _local_workers(0, PipelineOptions([]))
