@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import os
 import threading
+import time
 
 from newsbeam.extraction import ExtractionError, Extractor
 from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Article, Failure, RawDocument, Stance, TaggedArticle
 from newsbeam.tagging import Claim, Tagger
 from newsbeam.text import MAX_ARTICLE_CHARS
+
+LOGGER = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
@@ -46,6 +51,7 @@ def extract(extractor: Extractor, doc: RawDocument) -> Article | Failure:
     except ExtractionError as exc:
         return Failure(STAGE_EXTRACT, doc.input, exc.error_type, str(exc))
     except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is an error row
+        LOGGER.debug("extraction crashed on %s", doc.input, exc_info=True)
         return Failure(STAGE_EXTRACT, doc.input, type(exc).__name__, str(exc))
 
 
@@ -81,17 +87,29 @@ _WORKER: tuple[Extractor, Tagger] | None = None
 _WORKER_ERROR: str | None = None
 
 
-def start_worker(extract_settings: tuple, tag_settings: tuple) -> None:
-    """A pool worker's initializer: its extractor and tagger, built once.
+def start_worker(extract_settings: tuple, tag_settings: tuple, parent: int | None = None) -> None:
+    """A pool worker's initializer: its extractor and tagger, built once, and a watch on
+    ``parent`` (its pid): a worker ends when the run that started it is gone.
 
     An error is kept and raised by each task, not here: a failing initializer only
     shows up as a broken pool, which reads like a worker that crashed on a document.
     """
     global _WORKER, _WORKER_ERROR
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="newsbeam-parent-watch", daemon=True).start()
     try:
         _WORKER = (shared_extractor(*extract_settings), shared_tagger(*tag_settings))
     except Exception as exc:  # noqa: BLE001 - re-raised by every task (see above)
         _WORKER_ERROR = f"{type(exc).__name__}: {exc}"
+
+
+def _exit_with(parent: int, every: float = 1.0) -> None:
+    """Exit once ``parent`` is no longer this process's parent. A run killed outright
+    (SIGKILL, the OOM killer, a cron timeout) cannot stop its pool, whose idle workers
+    would otherwise wait for work for ever."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
 
 
 def extract_and_tag(doc: RawDocument) -> TaggedArticle | Failure:

@@ -70,3 +70,53 @@ def test_workers_must_be_positive_and_apply_to_local_runs_only(capsys):
     assert "local runs only" in capsys.readouterr().err
     with pytest.raises(UsageError):
         _local_workers(0, PipelineOptions([]))
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """The pool workers of process ``pid`` (Linux /proc)."""
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read():
+                found.append(int(child))
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_workers_exit_when_the_run_is_killed_outright(tmp_path):
+    # SIGKILL gives the run no chance to stop its pool: the workers notice on their own.
+    import json
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "many.jsonl"
+    src.write_text("".join(json.dumps({"id": f"a{i}", "title": f"Talks, day {i}", "text": TEXT * 20}) + "\n" for i in range(3000)))
+    proc = subprocess.Popen([sys.executable, "-m", "newsbeam", "run", "--input", str(src), "--output", str(tmp_path / "out"),
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _spawned_children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers)

@@ -18,6 +18,7 @@ import collections
 import json
 import logging
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -86,7 +87,7 @@ class _PoolFn(beam.DoFn):
                 # copies whatever locks they hold.
                 entry[0] = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=documents.start_worker, initargs=(self.extract_settings, self.tag_settings),
+                    initializer=documents.start_worker, initargs=(self.extract_settings, self.tag_settings, os.getpid()),
                 )
             return entry[0]
 
