@@ -1,15 +1,16 @@
 """ExtractAndTagInPool: extraction and tagging on several local processes (``--workers N``).
 
 Beam's own multi-process DirectRunner starts each worker as a fresh Python that imports
-Beam, unpickles every stage and builds its own models: about 6 s a run on two cores
-before the first page (benchmarks/NOTES.md). Extraction and tagging are nine tenths of a
-page's work and need neither Beam nor the runner, so for local runs newsbeam keeps the
+Beam, unpickles every stage and builds its own models: 5 to 6 s a run on two cores
+before the first page (benchmarks/NOTES.md). Extraction and tagging are about three quarters
+of a page's work and need neither Beam nor the runner, so for local runs newsbeam keeps the
 pipeline in one process and sends each document to a pool of worker processes that
 import only the extractor and the tagger (``newsbeam.documents``).
 
 A worker that dies (a crash in a C library, the kernel's OOM killer) loses no document
-and stops nothing: the documents it had in flight are sent again, each alone, and the
-one that kills a fresh worker too becomes an error row.
+and stops nothing: the documents in flight are sent again, the one whose result was
+awaited first runs alone on a fresh worker, and a document that kills that one too
+becomes an error row.
 """
 
 from __future__ import annotations
