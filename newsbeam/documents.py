@@ -77,6 +77,12 @@ def tag(tagger: Tagger, article: Article) -> TaggedArticle | Failure:
         return Failure(STAGE_TAG, identity, type(exc).__name__, str(exc))
 
 
+def extract_then_tag(extractor: Extractor, tagger: Tagger, doc: RawDocument) -> TaggedArticle | Failure:
+    """Both steps: the tagged article, or the error row of the step that failed."""
+    article = extract(extractor, doc)
+    return article if isinstance(article, Failure) else tag(tagger, article)
+
+
 class WorkerStartError(RuntimeError):
     """A pool worker could not build its extractor or tagger: the run fails, as it would in one process."""
 
@@ -116,6 +122,4 @@ def extract_and_tag(doc: RawDocument) -> TaggedArticle | Failure:
     """Both steps in a pool worker: the tagged article, or the error row of the step that failed."""
     if _WORKER is None:
         raise WorkerStartError(f"a worker process could not load the extractor and tagger: {_WORKER_ERROR}")
-    extractor, tagger = _WORKER
-    article = extract(extractor, doc)
-    return article if isinstance(article, Failure) else tag(tagger, article)
+    return extract_then_tag(*_WORKER, doc)

@@ -145,7 +145,7 @@ class _PollAndCommitFn(beam.DoFn):
         return [out for outs in self._feed_fn._loop.run(run_all()) for out in outs] if elements else []
 
     def _poll_once(self) -> dict:
-        from newsbeam.documents import extract, tag
+        from newsbeam.documents import extract_then_tag
         from newsbeam.transforms.fetch import item_document
 
         shared = self._shared
@@ -170,8 +170,7 @@ class _PollAndCommitFn(beam.DoFn):
             shared.validators.pop(feed, None)
         tagged = []
         for doc in documents:  # one bad page never stops the stream: it is an error row
-            article = extract(self._extractor, doc)
-            result = article if isinstance(article, Failure) else tag(self._tagger, article)
+            result = extract_then_tag(self._extractor, self._tagger, doc)
             (failures if isinstance(result, Failure) else tagged).append(result)
         return self._commit(tagged, failures)
 
