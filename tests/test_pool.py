@@ -6,6 +6,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from newsbeam.pipelines.batch import document_settings
 from newsbeam.records import KIND_TEXT, RawDocument
 from newsbeam.transforms.pool import EXTRACTED, FAILED, ExtractAndTagInPool
 from tests.conftest import SAMPLE_CONFIG, run_cli
@@ -19,24 +20,19 @@ def _doc(i: int, body: str = TEXT) -> RawDocument:
     return RawDocument(input=f"doc{i}", kind=KIND_TEXT, body=body, title_hint=f"Talks resume, day {i}", id_hint=f"id{i}")
 
 
-def _settings(cfg):
-    return ((cfg.read.min_words, cfg.read.max_article_chars),
-            (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors))
-
-
 def test_a_worker_that_dies_loses_no_document(sample_config):
     # Ten documents in flight with the one that kills its worker: it is the only error
     # row, and every other document is tagged, including those in flight beside it.
     docs = [_doc(i) for i in range(10)] + [_doc(99, TEXT + CRASH_MARK)] + [_doc(i) for i in range(10, 20)]
     with TestPipeline() as p:
-        out = p | beam.Create(docs) | ExtractAndTagInPool(2, *_settings(sample_config), work=crash_on_mark)
+        out = p | beam.Create(docs) | ExtractAndTagInPool(2, *document_settings(sample_config), work=crash_on_mark)
         assert_that(out.tagged | beam.Map(lambda t: t.article.input), equal_to([f"doc{i}" for i in range(20)]))
         assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.stage, f.error_type)), equal_to([("doc99", "extract", "WorkerDied")]), label="failed")
         assert_that(out[EXTRACTED] | beam.combiners.Count.Globally(), equal_to([20]), label="extracted")
 
 
 def test_a_worker_that_cannot_load_its_models_fails_the_run(sample_config):
-    extract_settings, tag_settings = _settings(sample_config)
+    extract_settings, tag_settings = document_settings(sample_config)
     broken = (tag_settings[0], tag_settings[1], tag_settings[2], "no-such-tier", tag_settings[4])
     with pytest.raises(Exception, match="could not load the extractor and tagger"):
         with TestPipeline() as p:
@@ -104,13 +100,17 @@ def test_workers_exit_when_the_run_is_killed_outright(tmp_path):
     import sys
     import time
 
-    src = tmp_path / "many.jsonl"
-    src.write_text("".join(json.dumps({"id": f"a{i}", "title": f"Talks, day {i}", "text": TEXT * 20}) + "\n" for i in range(3000)))
-    proc = subprocess.Popen([sys.executable, "-m", "newsbeam", "run", "--input", str(src), "--output", str(tmp_path / "out"),
-                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in range(20):  # 3,000 articles: the run is still working when it is killed
+        (src / f"part{f}.jsonl").write_text("".join(
+            json.dumps({"id": f"a{f}-{i}", "title": f"Talks, day {i}", "text": TEXT * 4}) + "\n" for i in range(150)))
+    proc = subprocess.Popen([sys.executable, "-m", "newsbeam", "run", "--input", str(src / "*.jsonl"), "--output",
+                             str(tmp_path / "out"), "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while len(workers := _spawned_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        while (len(workers := _spawned_children(proc.pid)) < 2 and proc.poll() is None
+               and time.monotonic() < deadline):
             time.sleep(0.1)
         assert len(workers) == 2
     finally:

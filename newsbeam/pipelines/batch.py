@@ -50,6 +50,12 @@ def _count(label: str, pcoll):
     )
 
 
+def document_settings(cfg: ResolvedConfig) -> tuple[tuple, tuple]:
+    """The arguments of the extractor and of the tagger (``newsbeam.documents``) for ``cfg``."""
+    return ((cfg.read.min_words, cfg.read.max_article_chars),
+            (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors))
+
+
 class ProcessDocuments(beam.PTransform):
     """Extract, tag and write one stream of documents; only small records leave it.
 
@@ -65,8 +71,7 @@ class ProcessDocuments(beam.PTransform):
 
     def expand(self, documents):
         cfg, out_cfg = self.cfg, self.cfg.output
-        extract_settings = (cfg.read.min_words, cfg.read.max_article_chars)
-        tag_settings = (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors)
+        extract_settings, tag_settings = document_settings(cfg)
         if self.workers > 1:
             pooled = documents | "ExtractAndTag" >> ExtractAndTagInPool(self.workers, extract_settings, tag_settings)
             tagged, extracted = pooled.tagged, pooled[EXTRACTED]

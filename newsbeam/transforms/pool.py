@@ -69,18 +69,8 @@ class _PoolFn(beam.DoFn):
             _POOLS.setdefault(self._key, [None, 0])[1] += 1
         self._in_flight: collections.deque = collections.deque()
 
-    def prestart(self) -> None:
-        """Start the workers now (at pipeline construction, for a local run), so that they
-        import and load their models while the runner plans and reads the first files."""
-        self._key = _pool_key(self.workers, self.extract_settings, self.tag_settings)
-        with _POOLS_LOCK:
-            _POOLS.setdefault(self._key, [None, 0])
-        pool = self._start()
-        for _ in range(self.workers):
-            pool.submit(int)
-
     def _start(self) -> ProcessPoolExecutor:
-        """The shared pool; started again after a worker died."""
+        """The shared pool, started by the first document (and again after a worker died)."""
         with _POOLS_LOCK:
             entry = _POOLS[self._key]
             if entry[0] is None:
@@ -143,11 +133,13 @@ class _PoolFn(beam.DoFn):
             self._stop(broken=alone)
             result = Failure(STAGE_EXTRACT, doc.input, "WorkerDied", "the process extracting this document died (crash or out of memory)")
         # Results that came back before the pool broke are kept; the rest are sent again.
-        kept = [(d, p, f) for d, p, f in self._in_flight if f.done() and f.exception() is None]
-        again = [d for d, _p, f in self._in_flight if not (f.done() and f.exception() is None)]
-        self._in_flight = collections.deque(kept)
-        for d in again:
-            self._submit(d)
+        in_flight, self._in_flight = self._in_flight, collections.deque()
+        for entry in in_flight:
+            d, _p, f = entry
+            if f.done() and f.exception() is None:
+                self._in_flight.append(entry)
+            else:
+                self._submit(d)
         return result
 
     def _outputs(self, result, window: bool):
@@ -181,5 +173,4 @@ class ExtractAndTagInPool(beam.PTransform):
         self.fn = _PoolFn(workers, extract_settings, tag_settings, work)
 
     def expand(self, docs):
-        self.fn.prestart()
         return docs | "ExtractAndTag" >> beam.ParDo(self.fn).with_outputs(FAILED, EXTRACTED, main="tagged")
