@@ -61,6 +61,74 @@ def test_stance_split_shares_no_body_and_no_claim():
     assert not held_claims & {h for h, _, _ in train}
 
 
+def test_weak_types_have_cues_from_their_definitions():
+    """The cues of the types PLOVER's gold sentences showed weakest (AID, COOPERATE,
+    MOBILIZE, RETREAT, CONCEDE, SUPPORT, CONSULT), written from the type definitions; and
+    the everyday phrases of non-political news that must not read as them."""
+    import yaml
+
+    from newsbeam.tagging.events import compile_patterns
+    from training import train_events
+
+    patterns = compile_patterns(yaml.safe_load(train_events.TAXONOMY.read_text()))
+
+    def types(text):
+        return {name for name, _start in patterns.first_matches(text.lower())}
+
+    for text, kind in (
+        ("Norland granted asylum to 300 families.", "AID"),
+        ("Peacekeepers escorted the convoy.", "AID"),
+        ("Ostrava extradited the former minister to Delmar.", "COOPERATE"),
+        ("The two states expanded their defence cooperation.", "COOPERATE"),
+        ("Karstan called up 20,000 reservists.", "MOBILIZE"),
+        ("The navy began war drills off the coast.", "MOBILIZE"),
+        ("The army was put on full alert.", "MOBILIZE"),
+        ("Fighters of the Tarn Front surrendered to the army.", "RETREAT"),
+        ("Government troops pulled back from the ridge.", "RETREAT"),
+        ("The governor bowed to pressure from the unions.", "CONCEDE"),
+        ("The president granted an amnesty to forty activists.", "CONCEDE"),
+        ("The minister lauded the mediators.", "SUPPORT"),
+        ("Delmar reaffirmed its full support for the government.", "SUPPORT"),
+        ("Lissa hosted its Karstan counterpart.", "CONSULT"),
+        ("The delegations held talks on Monday.", "CONSULT"),
+        ("Lissa recalled its ambassador from Karstan.", "SANCTION"),
+        ("The junta imposed martial law in the north.", "COERCE"),
+    ):
+        assert kind in types(text), (text, kind)
+    for text in ("The library hosts a workshop for parents on Saturday.", "A hailstorm flattened the wheat.",
+                 "The studio will shut down the game's servers.",
+                 "Both teams reached a compromise on the schedule."):
+        assert not types(text) & {"CONSULT", "SUPPORT", "COERCE", "CONCEDE"}, text
+
+
+def test_new_cues_decide_sentences_the_old_model_missed():
+    """Two sentences the model before the definition cues tagged wrongly (CONSULT, NONE)."""
+    from newsbeam.pipelines.config import load_config
+    from newsbeam.tagging import Tagger
+
+    cfg = load_config(None)
+    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [])
+    assert tagger.tag(None, "Ostrava extradited the former minister to Delmar on Friday.", claims=[]).event_type == "COOPERATE"
+    assert tagger.tag(None, "The Orvanian navy began large-scale war drills off the coast.", claims=[]).event_type == "MOBILIZE"
+
+
+def test_macro_f1_interval_is_a_bootstrap_around_the_figure():
+    from training.evaluate import macro_f1_difference_interval, macro_f1_interval, table
+
+    labels = ["A", "B", "C"]
+    assert macro_f1_interval(labels * 20, labels * 20, labels) == (1.0, 1.0)
+    gold = (["A"] * 7 + ["B"] * 7 + ["C"] * 6) * 3
+    pred = (["A"] * 5 + ["B"] * 2 + ["B"] * 6 + ["C"] + ["C"] * 4 + ["A", "D"]) * 3
+    text, macro = table(gold, pred, labels)
+    low, high = macro_f1_interval(gold, pred, labels)
+    assert low < macro < high and f"({low:.3f}–{high:.3f})" in text
+    low10, high10 = macro_f1_interval(gold * 10, pred * 10, labels)
+    assert high10 - low10 < (high - low) / 2  # ten times the items: about a third of the width
+    assert macro_f1_difference_interval(gold, pred, pred, labels) == (0.0, 0.0)
+    low_d, high_d = macro_f1_difference_interval(gold, pred, gold, labels)
+    assert 0 < low_d <= 1 - macro <= high_d  # the paired difference to perfect predictions
+
+
 def test_acled_old_taxonomy_labels_follow_the_shown_rules():
     from training.labels import acled_old_label
 
