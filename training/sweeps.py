@@ -6,6 +6,7 @@ not prove one in: a gain here would need confirming on data the sweep never saw.
     .venv/bin/python -m training.sweeps stance-seeds 4      # averaged stance networks
     .venv/bin/python -m training.sweeps encoder-weight 1 2 4  # accurate tier's encoder weight
     .venv/bin/python -m training.sweeps stance-gbdt 0.5 1 2 4  # boosted trees beside the network
+    .venv/bin/python -m training.sweeps cues OLD.yaml        # another cue file against the current one
 """
 
 from __future__ import annotations
@@ -134,6 +135,50 @@ def encoder_weight(weights: list[float]) -> None:
         train_events.fit = original
 
 
+def cues(other: str) -> None:
+    """The fast tier trained with the cue file ``other`` against the current
+    configs/taxonomy/plover.yaml, on the same held-out items: each macro-F1 and the 95 %
+    paired-bootstrap interval of the difference (current - other), and the share of the
+    non-political feed items tagged NONE. For judging an edit of the cues, e.g. against
+    ``git show HEAD~1:configs/taxonomy/plover.yaml > /tmp/old.yaml``."""
+    from pathlib import Path
+
+    import yaml
+
+    from newsbeam.tagging import Tagger
+    from newsbeam.tagging.events import compile_patterns
+    from training import evaluate, evaluate_none, train_events
+
+    current = train_events.TAXONOMY
+    feeds = evaluate_none.items()
+    preds: dict[tuple[str, str], list] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for which, path in (("other", Path(other)), ("current", current)):
+                train_events.TAXONOMY = path
+                for name, exclude, load, _labels, _what in evaluate.EVENT_SPLITS[:2]:
+                    tagger = evaluate.event_tagger(exclude, tmp, "fast")
+                    preds[(which, name)] = [tagger.tag(None, data.strip_acled_date(t), claims=[]).event_type for t, _ in load()]
+                taxonomy = yaml.safe_load(path.read_text())
+                vec, clf = train_events.fit(train_events.training_examples(), compile_patterns(taxonomy))
+                model = Path(tmp) / f"{which}.npz"
+                train_events.export(vec, clf, model, {})
+                tagger = Tagger(taxonomy, {}, [], event_model=str(model))
+                preds[(which, "feeds")] = [tagger.tag(t or None, b, claims=[]).event_type for _f, t, b in feeds]
+    finally:
+        train_events.TAXONOMY = current
+    for name, _exclude, load, labels, _what in evaluate.EVENT_SPLITS[:2]:
+        gold = [y for _, y in load()]
+        support = 1 if name == "plover" else evaluate.MIN_SUPPORT
+        counted = [y for y in labels if gold.count(y) >= support]
+        a, b = (evaluate.table(gold, preds[(w, name)], labels, min_support=support)[1] for w in ("other", "current"))
+        low, high = evaluate.macro_f1_difference_interval(gold, preds[("other", name)], preds[("current", name)], counted)
+        print(f"{name}: macro-F1 {a:.3f} -> {b:.3f}, difference {b - a:+.3f} (95 % paired {low:+.3f} to {high:+.3f})")
+    old_none, new_none = (np.asarray(preds[(w, "feeds")]) == "NONE" for w in ("other", "current"))
+    print(f"non-political feeds: NONE {old_none.mean():.1%} -> {new_none.mean():.1%}"
+          f" ({int((old_none & ~new_none).sum())} items became events, {int((~old_none & new_none).sum())} became NONE)")
+
+
 def _event_scores(evaluate) -> dict[str, float]:
     """Macro-F1 of the accurate tier on each held-out event split's fixed sample."""
     scores = {}
@@ -153,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         stance_seeds(int(argv[1]) if len(argv) > 1 else 4)
     elif argv[:1] == ["stance-gbdt"]:
         stance_gbdt([float(a) for a in argv[1:]] or [0.5, 1.0, 2.0, 4.0])
+    elif argv[:1] == ["cues"] and len(argv) == 2:
+        cues(argv[1])
     elif argv[:1] == ["encoder-weight"]:
         encoder_weight([float(a) for a in argv[1:]] or [1.0, 2.0, 4.0])
     else:
