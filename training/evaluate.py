@@ -42,12 +42,23 @@ def table(gold: list[str], pred: list[str], labels: list[str], min_support: int 
     rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for i, label in enumerate(labels):
         rows.append(f"| {label} | {p[i]:.3f} | {r[i]:.3f} | {f[i]:.3f} | {s[i]} |")
-    scored = [i for i, label in enumerate(labels) if s[i] >= min_support]
+    counted = scored_labels(gold, labels, min_support)
+    scored = [labels.index(label) for label in counted]
     macro = float(np.mean([f[i] for i in scored])) if scored else 0.0
-    low, high = macro_f1_interval(gold, pred, [labels[i] for i in scored])
+    low, high = macro_f1_interval(gold, pred, counted)
     rows.append(f"| **macro-F1** ({len(scored)} labels with {min_support}+ items) | | | **{macro:.3f}**"
                 f" ({low:.3f}–{high:.3f}) | {sum(s)} |")
     return "\n".join(rows), macro
+
+
+def scored_labels(gold: list[str], labels: list[str], min_support: int = MIN_SUPPORT) -> list[str]:
+    """The labels a macro-F1 averages: those with ``min_support`` gold items or more."""
+    return [label for label in labels if gold.count(label) >= min_support]
+
+
+def predict_events(tagger: Tagger, notes: list[str]) -> list[str]:
+    """The event type ``tagger`` gives each text scored by the event splits (ACLED's date prefix removed)."""
+    return [tagger.tag(None, data.strip_acled_date(text), claims=[]).event_type for text in notes]
 
 
 # Resamples of the bootstrap interval printed beside each macro-F1.
@@ -174,7 +185,7 @@ def eval_events(tiers: list[str], kept: dict | None = None) -> tuple[list[str], 
                 scored = items if tier == "fast" else sample(items, ACCURATE_SAMPLE)
                 gold = [y for _, y in scored]
                 start = time.perf_counter()
-                pred = [taggers[tier].tag(None, data.strip_acled_date(text), claims=[]).event_type for text, _ in scored]
+                pred = predict_events(taggers[tier], [text for text, _ in scored])
                 per_item = (time.perf_counter() - start) / max(1, len(scored)) * 1000
                 tab, macro = table(gold, pred, labels, min_support=min_support)
                 numbers[f"events_{name}_macro_f1" + ("" if tier == "fast" else f"_{tier}")] = macro
@@ -188,10 +199,9 @@ def eval_events(tiers: list[str], kept: dict | None = None) -> tuple[list[str], 
                     "</details>", "",
                 ]
                 if tier != "fast":
-                    fast_pred = [taggers["fast"].tag(None, data.strip_acled_date(text), claims=[]).event_type for text, _ in scored]
+                    fast_pred = predict_events(taggers["fast"], [text for text, _ in scored])
                     fast_macro = table(gold, fast_pred, labels, min_support=min_support)[1]
-                    counted = [y for y in labels if gold.count(y) >= min_support]
-                    low, high = macro_f1_difference_interval(gold, fast_pred, pred, counted)
+                    low, high = macro_f1_difference_interval(gold, fast_pred, pred, scored_labels(gold, labels, min_support))
                     side.append(f"| {name} | {len(scored)} | {fast_macro:.3f} | {macro:.3f} | {macro - fast_macro:+.3f}"
                                 f" ({low:+.3f} to {high:+.3f}) | {per_item:.1f} ms |")
     if side:

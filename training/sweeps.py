@@ -143,10 +143,6 @@ def cues(other: str) -> None:
     ``git show HEAD~1:configs/taxonomy/plover.yaml > /tmp/old.yaml``."""
     from pathlib import Path
 
-    import yaml
-
-    from newsbeam.tagging import Tagger
-    from newsbeam.tagging.events import compile_patterns
     from training import evaluate, evaluate_none, train_events
 
     current = train_events.TAXONOMY
@@ -158,21 +154,17 @@ def cues(other: str) -> None:
                 train_events.TAXONOMY = path
                 for name, exclude, load, _labels, _what in evaluate.EVENT_SPLITS[:2]:
                     tagger = evaluate.event_tagger(exclude, tmp, "fast")
-                    preds[(which, name)] = [tagger.tag(None, data.strip_acled_date(t), claims=[]).event_type for t, _ in load()]
-                taxonomy = yaml.safe_load(path.read_text())
-                vec, clf = train_events.fit(train_events.training_examples(), compile_patterns(taxonomy))
-                model = Path(tmp) / f"{which}.npz"
-                train_events.export(vec, clf, model, {})
-                tagger = Tagger(taxonomy, {}, [], event_model=str(model))
+                    preds[(which, name)] = evaluate.predict_events(tagger, [t for t, _ in load()])
+                tagger = evaluate.event_tagger((), tmp, "fast")  # trained on every source
                 preds[(which, "feeds")] = [tagger.tag(t or None, b, claims=[]).event_type for _f, t, b in feeds]
     finally:
         train_events.TAXONOMY = current
     for name, _exclude, load, labels, _what in evaluate.EVENT_SPLITS[:2]:
         gold = [y for _, y in load()]
         support = 1 if name == "plover" else evaluate.MIN_SUPPORT
-        counted = [y for y in labels if gold.count(y) >= support]
         a, b = (evaluate.table(gold, preds[(w, name)], labels, min_support=support)[1] for w in ("other", "current"))
-        low, high = evaluate.macro_f1_difference_interval(gold, preds[("other", name)], preds[("current", name)], counted)
+        low, high = evaluate.macro_f1_difference_interval(gold, preds[("other", name)], preds[("current", name)],
+                                                          evaluate.scored_labels(gold, labels, support))
         print(f"{name}: macro-F1 {a:.3f} -> {b:.3f}, difference {b - a:+.3f} (95 % paired {low:+.3f} to {high:+.3f})")
     old_none, new_none = (np.asarray(preds[(w, "feeds")]) == "NONE" for w in ("other", "current"))
     print(f"non-political feeds: NONE {old_none.mean():.1%} -> {new_none.mean():.1%}"
@@ -186,7 +178,7 @@ def _event_scores(evaluate) -> dict[str, float]:
         for name, exclude, load, labels, _what in evaluate.EVENT_SPLITS:
             items = evaluate.sample(load(), evaluate.ACCURATE_SAMPLE)
             tagger = evaluate.event_tagger(exclude, tmp, "accurate")
-            pred = [tagger.tag(None, data.strip_acled_date(text), claims=[]).event_type for text, _ in items]
+            pred = evaluate.predict_events(tagger, [text for text, _ in items])
             support = 1 if name == "plover" else evaluate.MIN_SUPPORT
             scores[name] = round(evaluate.table([y for _, y in items], pred, labels, min_support=support)[1], 3)
     return scores

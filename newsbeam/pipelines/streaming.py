@@ -108,8 +108,7 @@ class _PollAndCommitFn(beam.DoFn):
         self.feeds = feeds
 
     def setup(self):
-        from newsbeam.extraction import Extractor
-        from newsbeam.tagging import Claim, Tagger
+        from newsbeam.documents import shared_extractor, shared_tagger
 
         self._shared = StreamState.get(self.state_path)
         self._feed_fn = _FetchFeedFn(self.policy, self.state_path)
@@ -117,9 +116,11 @@ class _PollAndCommitFn(beam.DoFn):
         self._feed_fn._validators = self._shared.validators  # in memory only (see module doc)
         self._page_fn = _FetchPageFn(self.policy)
         self._page_fn._loop, self._page_fn._fetcher = self._feed_fn._loop, self._feed_fn._fetcher
-        self._extractor = Extractor(self.cfg["min_words"], self.cfg.get("max_article_chars", MAX_ARTICLE_CHARS))
-        self._tagger = Tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [Claim(i, t) for i, t in self.cfg["claims"]],
-                              tier=self.cfg.get("tagging_model", "fast"), actors=self.cfg.get("actors"))
+        # The same per-process extractor and tagger as the batch steps: a DoFn set up
+        # again (after a failed bundle) does not load the models again.
+        self._extractor = shared_extractor(self.cfg["min_words"], self.cfg.get("max_article_chars", MAX_ARTICLE_CHARS))
+        self._tagger = shared_tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [tuple(c) for c in self.cfg["claims"]],
+                                     self.cfg.get("tagging_model", "fast"), self.cfg.get("actors"))
 
     def teardown(self):
         self._feed_fn.teardown()
