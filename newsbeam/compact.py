@@ -45,20 +45,36 @@ def partitions(output: str) -> dict[str, list[str]]:
     return {d: sorted(set(files)) for d, files in sorted(groups.items())}
 
 
+def read_all(files: list[str]) -> tuple[list[pa.Table], tuple[str, str] | None]:
+    """Every file's table, or the first unreadable file and why (truncated, not Parquet)."""
+    tables = []
+    for path in files:
+        try:
+            with storage.open_read(path) as fh:
+                tables.append(pq.read_table(fh))
+        except (OSError, pa.ArrowException) as exc:
+            return [], (path, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+    return tables, None
+
+
 def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_ROWS, compression: str = "zstd") -> dict:
     """Compact every partition with at least ``min_files`` files; returns the manifest."""
     compact_id = f"compact-{uuid.uuid4().hex[:12]}"
     tmp_root = storage.join(output, storage.TMP_DIR, compact_id)
-    moves, deletes, done = [], [], []
+    moves, deletes, done, skipped = [], [], [], []
     for directory, files in partitions(output).items():
         if len(files) < min_files:
             continue
-        tables = []
-        for path in files:
-            with storage.open_read(path) as fh:
-                tables.append(pq.read_table(fh))
-        table = pa.concat_tables(tables, promote_options="default")
+        tables, bad = read_all(files)
         relative = os.path.relpath(directory, output) if storage.is_local(output) else directory[len(output.rstrip("/")) + 1 :]
+        if bad:
+            # A partition with a file that cannot be read is left exactly as it is: its
+            # rows cannot be carried over, and deleting the file would lose them for good.
+            path, reason = bad
+            LOGGER.info("leaving partition %s as it is: %s is unreadable (%s)", relative, path, reason)
+            skipped.append({"partition": relative, "file": path, "reason": reason})
+            continue
+        table = pa.concat_tables(tables, promote_options="default")
         written = []
         for n, start in enumerate(range(0, max(1, table.num_rows), target_rows)):
             name = f"part-{compact_id}-{n:04d}.parquet"
@@ -80,6 +96,7 @@ def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_R
         "files_before": sum(d["files_before"] for d in done),
         "files_after": sum(d["files_after"] for d in done),
         "rows": sum(d["rows"] for d in done),
+        "skipped": skipped,
     }
     if not done:
         return manifest

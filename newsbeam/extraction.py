@@ -25,6 +25,29 @@ from newsbeam.urls import canonicalize_url, host_of
 
 LOGGER = logging.getLogger(__name__)
 
+# The extraction libraries log a page they cannot parse at ERROR ("empty HTML tree"), on
+# every process that extracts, the local pool's workers included. A bad page is already
+# an error row with its reason; their lines go through this module's logger at DEBUG.
+LIBRARY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+
+
+class _LibraryToDebug(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            LOGGER.debug("%s: %s", record.name, record.getMessage())
+
+
+def route_library_logging() -> None:
+    """Send the extraction libraries' log records to LOGGER at DEBUG (idempotent)."""
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if not any(isinstance(h, _LibraryToDebug) for h in library.handlers):
+            library.addHandler(_LibraryToDebug())
+        library.propagate = False
+
+
+route_library_logging()
+
 # Language identification on more text buys nothing and costs linearly; a thousand
 # characters (two paragraphs) identify a news article's language reliably.
 LANGID_CHARS = 1000

@@ -62,6 +62,11 @@ class FetchPolicy:
     min_host_delay: float = 0.0
     respect_robots: bool = True
     allow_private_network: bool = False
+    # Link-local addresses (169.254.0.0/16, fe80::/10) and the cloud metadata services on
+    # them (169.254.169.254, fd00:ec2::254, metadata.google.internal) stay refused when
+    # private networks are allowed: an intranet feed is not a reason to let a redirect
+    # read a machine's cloud credentials. Only this option, named for it, lifts that.
+    allow_link_local_network: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,16 @@ class FetchError(Exception):
 # -- address guard --------------------------------------------------------------------
 
 
-def forbidden_address(address: str) -> bool:
-    """True for addresses a third-party URL may not reach: anything not globally routable."""
+# Cloud metadata services outside the link-local ranges (AWS's IPv6 endpoint).
+METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+
+
+def forbidden_address(address: str, allow_private: bool = False, allow_link_local: bool = False) -> bool:
+    """True for addresses a third-party URL may not reach: anything not globally routable.
+
+    ``allow_private`` lets private, loopback and other non-global addresses through, but
+    not link-local ones nor a cloud metadata address: ``allow_link_local`` does that.
+    """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
@@ -102,6 +115,10 @@ def forbidden_address(address: str) -> bool:
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
             ip = embedded
+    if ip.is_link_local or ip in METADATA_ADDRESSES:
+        return not allow_link_local
+    if allow_private:
+        return False
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
@@ -116,12 +133,13 @@ def _is_ip_literal(host: str) -> bool:
 class GuardedResolver(aiohttp.abc.AbstractResolver):
     """Resolves like the system resolver, but refuses hosts with a forbidden address."""
 
-    def __init__(self):
+    def __init__(self, allow_private: bool = False, allow_link_local: bool = False):
         self._inner = aiohttp.ThreadedResolver()
+        self._allow = (allow_private, allow_link_local)
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):
         results = await self._inner.resolve(host, port, family)
-        bad = [r["host"] for r in results if forbidden_address(r["host"])]
+        bad = [r["host"] for r in results if forbidden_address(r["host"], *self._allow)]
         if bad:
             raise FetchError("ForbiddenAddress", f"{host} resolves to a non-public address ({bad[0]})")
         return results
@@ -130,7 +148,7 @@ class GuardedResolver(aiohttp.abc.AbstractResolver):
         await self._inner.close()
 
 
-def check_url(url: str, allow_private: bool) -> None:
+def check_url(url: str, allow_private: bool, allow_link_local: bool = False) -> None:
     """Refuse a third-party URL that is not http(s) or names a forbidden IP literally."""
     try:
         parts = urlsplit(url)
@@ -140,8 +158,9 @@ def check_url(url: str, allow_private: bool) -> None:
         raise FetchError("ForbiddenScheme", f"only http(s) URLs are fetched, not {parts.scheme or 'a relative URL'}:")
     if not parts.hostname:
         raise FetchError("BadUrl", "URL has no host")
-    if not allow_private and _is_ip_literal(parts.hostname) and forbidden_address(parts.hostname):
-        raise FetchError("ForbiddenAddress", f"{parts.hostname} is not a public address")
+    if _is_ip_literal(parts.hostname) and forbidden_address(parts.hostname, allow_private, allow_link_local):
+        raise FetchError("ForbiddenAddress", f"{parts.hostname} is not a public address"
+                         + (" (link-local: allow_link_local_network allows it)" if allow_private else ""))
 
 
 # -- politeness -----------------------------------------------------------------------
@@ -200,14 +219,19 @@ class Fetcher:
         self._host_checks: dict[str, asyncio.Future] = {}
         self.requests = 0
 
+    def _guard(self) -> tuple[bool, bool]:
+        """(private allowed, link-local allowed) for third-party URLs."""
+        return self.policy.allow_private_network, self.policy.allow_link_local_network
+
     def _session(self, guarded: bool) -> aiohttp.ClientSession:
-        guarded = guarded and not self.policy.allow_private_network
+        # Unguarded: a URL the user configured. Everything else is resolved by the guard.
+        guarded = guarded and not all(self._guard())
         session = self._sessions.get(guarded)
         if session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.policy.concurrency,
                 limit_per_host=0,  # the host gates enforce the per-host limit
-                resolver=GuardedResolver() if guarded else aiohttp.ThreadedResolver(),
+                resolver=GuardedResolver(*self._guard()) if guarded else aiohttp.ThreadedResolver(),
                 ttl_dns_cache=300,
             )
             session = aiohttp.ClientSession(
@@ -237,7 +261,7 @@ class Fetcher:
     async def _resolve_check(self, host: str) -> None:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
         for info in infos:
-            if forbidden_address(info[4][0]):
+            if forbidden_address(info[4][0], *self._guard()):
                 raise FetchError("ForbiddenAddress", f"{host} resolves to a non-public address ({info[4][0]})")
 
     async def _check_host(self, url: str) -> None:
@@ -334,10 +358,12 @@ class Fetcher:
             # (a feed must not send newsbeam to 169.254.169.254): it is guarded like any
             # third-party URL, unless allow_private_network lifts the guard for all.
             hop_guarded = guarded or (hop > 0 and urlsplit(current).hostname != origin)
-            allow_private = self.policy.allow_private_network or not hop_guarded
-            check_url(current, allow_private)
-            if not allow_private:
-                await self._check_host(current)
+            if hop_guarded:
+                check_url(current, *self._guard())
+                if not all(self._guard()):
+                    await self._check_host(current)
+            else:
+                check_url(current, True, True)
             if current in seen:
                 raise FetchError("RedirectLoop", f"redirect loop at {current}")
             seen.add(current)

@@ -60,6 +60,9 @@ class FeedItem:
     summary_html: str | None = None
     entry_index: int = 0
     source: str | None = None
+    # Fields dropped to null for a wrong type or an impossible value ("published: '2026-02-30'
+    # ..."); each becomes a BadField error row beside the kept entry (newsbeam.fields).
+    bad_fields: tuple[str, ...] = ()
 
     @property
     def identity(self) -> str:

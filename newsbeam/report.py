@@ -53,6 +53,7 @@ class Aggregates:
     stories_time: list[tuple] = field(default_factory=list)
     stories: int = 0
     runs: int = 0
+    unreadable: list[tuple] = field(default_factory=list)  # (file, reason): committed files skipped
 
 
 def _where(since: str | None, until: str | None) -> str:
@@ -65,13 +66,30 @@ def _where(since: str | None, until: str | None) -> str:
 
 
 def aggregate(output: str, since: str | None = None, until: str | None = None) -> Aggregates:
-    """Every number the report shows, computed in DuckDB."""
+    """Every number the report shows, computed in DuckDB.
+
+    A committed file that cannot be read (truncated, overwritten, not Parquet) is left out
+    and listed in ``unreadable``: its footer is checked first, and where a file with a
+    sound footer still fails the query, every file is read in full to find it.
+    """
+    import duckdb
+
+    try:
+        return _aggregate(output, since, until, thorough=False)
+    except duckdb.Error:
+        if not storage.is_local(output):
+            raise
+        LOGGER.info("a query failed on %s; checking every file in full", output, exc_info=True)
+        return _aggregate(output, since, until, thorough=True)
+
+
+def _aggregate(output: str, since: str | None, until: str | None, thorough: bool) -> Aggregates:
     import duckdb
 
     agg = Aggregates()
     con = duckdb.connect()
-    articles = _source(con, output, "articles")
-    errors = _source(con, output, "errors")
+    articles = _source(con, output, "articles", agg.unreadable, thorough)
+    errors = _source(con, output, "errors", agg.unreadable, thorough)
     if articles:
         con.execute(
             "CREATE VIEW a AS SELECT *, coalesce(published_date, CAST(fetched_at AS DATE)) AS day "
@@ -149,7 +167,22 @@ def _stories(con, bucket: str) -> tuple[list[tuple], int]:
     return rows, con.execute("SELECT count(DISTINCT story_id) FROM f").fetchone()[0]
 
 
-def _source(con, output: str, kind: str) -> str | None:
+def _unreadable(path: str, thorough: bool) -> str | None:
+    """Why a local Parquet file cannot be read (its footer, or with ``thorough`` every page), or None."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if thorough:
+            pq.read_table(path)
+        else:
+            pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    return None
+
+
+def _source(con, output: str, kind: str, unreadable: list | None = None, thorough: bool = False) -> str | None:
     """What to put after FROM to read ``kind`` of an output; None when it has no file.
 
     Local files are read by DuckDB itself. Object stores are read through Arrow's S3/GCS
@@ -161,7 +194,13 @@ def _source(con, output: str, kind: str) -> str | None:
 
         # Only committed files (see newsbeam.dataset): never half a run, never a
         # compaction's old and new files at once.
-        paths = committed_paths(output, kind)
+        paths = []
+        for path in committed_paths(output, kind):
+            reason = _unreadable(path, thorough)
+            if reason is None:
+                paths.append(path)
+            elif unreadable is not None:
+                unreadable.append((path, reason))
         if not paths:
             return None
         listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
@@ -395,7 +434,8 @@ def render_html(agg: Aggregates, output: str, since: str | None, until: str | No
 
 def terminal_summary(agg: Aggregates) -> str:
     if not agg.total:
-        return "no articles in this window" + (f"; {sum(e[2] for e in agg.errors)} error rows" if agg.errors else "")
+        return ("no articles in this window" + (f"; {sum(e[2] for e in agg.errors)} error rows" if agg.errors else "")
+                + (f"; {len(agg.unreadable)} unreadable files skipped" if agg.unreadable else ""))
     lines = [
         f"{agg.total} articles" + (f" ({agg.stories} {'story' if agg.stories == 1 else 'stories'})" if agg.stories else "")
         + f", {agg.first} to {agg.last}, from {len(agg.sources)} sources in {len(agg.languages)} languages",
@@ -412,4 +452,7 @@ def terminal_summary(agg: Aggregates) -> str:
         lines.append("top dyads:    " + ", ".join(f"{et} {sc}->{tc} {n}" for et, sc, tc, n in agg.dyads[:5]))
     if agg.errors:
         lines.append("errors:       " + ", ".join(f"{s}/{t} {n}" for s, t, n in agg.errors[:6]))
+    if agg.unreadable:
+        lines.append(f"skipped:      {len(agg.unreadable)} unreadable file{'s' if len(agg.unreadable) > 1 else ''}"
+                     " (named above)")
     return "\n".join(lines)

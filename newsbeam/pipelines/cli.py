@@ -11,7 +11,6 @@ import collections
 import errno
 import json
 import logging
-import math
 import os
 import sys
 import time
@@ -159,7 +158,7 @@ def cmd_run(argv: list[str]) -> int:
         holder = lock.holder
         print(
             f"newsbeam: another run ({holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
-            f"since {holder.get('since', '?')}) is writing to {output}; not starting (--wait to wait for it)",
+            f"since {holder.get('since', '?')}) is writing to {output}; not starting ({_waited(args.wait)})",
             file=sys.stderr,
         )
         return EXIT_OK
@@ -173,6 +172,13 @@ def cmd_run(argv: list[str]) -> int:
     if lock.lost:
         return _fail(f"the lease on {output} was lost during the run (not renewed for a whole term): another launcher may have written to it too", EXIT_FAILED)
     return code
+
+
+def _waited(wait: float | None) -> str:
+    """How a launcher that found the output locked gave up, for its one line."""
+    if wait is None:
+        return "--wait to wait for it"
+    return f"waited {wait:g} s for it and gave up"
 
 
 def describe_failure(exc: BaseException, output: str) -> str:
@@ -269,17 +275,39 @@ def cmd_tag(argv: list[str]) -> int:
         cfg = load_config(args.config)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
+    problem = _tag_paths_problem(args.input, args.output)
+    if problem:
+        return _fail(problem, EXIT_CONFIG)
     tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model,
                     actors=cfg.actors)
     # Bytes in, so that one line that is not UTF-8 is an error row, not the end of the run.
-    src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
-    dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
+        dst = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot open {exc.filename}: {exc.strerror}", EXIT_FAILED)
     with src, dst:
         for line in src:
             if not line.strip():
                 continue
             dst.write(json.dumps(tag_row(tagger, line), ensure_ascii=False, allow_nan=False) + "\n")
     return EXIT_OK
+
+
+def _tag_paths_problem(source: str, target: str) -> str | None:
+    """Why ``newsbeam tag`` cannot read ``source`` or write ``target`` (one line), or None."""
+    if source != "-":
+        if not os.path.exists(source):
+            return f"input {source} does not exist"
+        if os.path.isdir(source):
+            return f"input {source} is a directory: give a JSON Lines file ('-' for stdin)"
+    if target != "-":
+        if os.path.isdir(target):
+            return f"output {target} is a directory: give a file name ('-' for stdout)"
+        parent = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(parent):
+            return f"output {target}: the directory {parent} does not exist"
+    return None
 
 
 class BadRow(ValueError):
@@ -301,14 +329,16 @@ def _is_text(value) -> bool:
     return True
 
 
-def _row_id(row) -> str | int | float | None:
-    """The row's id as given, where it is a string or a finite number; else null."""
+def _row_id(row):
+    """The row's id as given (any JSON value: a string, a number, an object...), so the
+    caller can match each output line to its input; null where the row has none, or where
+    the id cannot be written back as UTF-8 (a lone surrogate)."""
     value = row.get("id") if isinstance(row, dict) else None
-    if isinstance(value, str):
-        return value if _is_text(value) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return value
-    return None
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return None
+    return value
 
 
 def load_json_line(line: bytes | str):
@@ -427,6 +457,8 @@ def cmd_report(argv: list[str]) -> int:
     if local and not os.path.isdir(args.output):
         return _fail(f"output {args.output} is not a directory", EXIT_CONFIG)
     agg = report.aggregate(args.output, args.since, args.until)
+    for path, reason in agg.unreadable:
+        print(f"newsbeam: skipping unreadable file {path} ({reason})", file=sys.stderr)
     page = args.html or (os.path.join(args.output, "report.html") if local else "report.html")
     with open(page, "w", encoding="utf-8") as fh:
         fh.write(report.render_html(agg, args.output, args.since, args.until))
@@ -456,14 +488,19 @@ def cmd_compact(argv: list[str]) -> int:
         return _fail(f"output {output} is not a directory", EXIT_CONFIG)
     lock = OutputLock(output, "compact", wait=args.wait)
     if not lock.acquire():
-        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not compacting", file=sys.stderr)
+        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not compacting"
+              f" ({_waited(args.wait)})", file=sys.stderr)
         return EXIT_OK
     try:
         recover(output)
         manifest = compact(output, args.min_files, args.target_rows)
     finally:
         lock.release()
-    print(f"compacted {len(manifest['partitions'])} partitions: {manifest['files_before']} files -> {manifest['files_after']} ({manifest['rows']} rows)")
+    for skip in manifest["skipped"]:
+        print(f"newsbeam: left partition {skip['partition']} as it is: {skip['file']} is unreadable ({skip['reason']})",
+              file=sys.stderr)
+    print(f"compacted {len(manifest['partitions'])} partitions: {manifest['files_before']} files -> {manifest['files_after']} ({manifest['rows']} rows)"
+          + (f"; {len(manifest['skipped'])} left as they were (unreadable files)" if manifest["skipped"] else ""))
     return EXIT_OK
 
 
@@ -496,7 +533,8 @@ def cmd_stream(argv: list[str]) -> int:
         return _fail(problem, EXIT_FAILED)
     lock = OutputLock(output, "stream", wait=args.wait)
     if not lock.acquire():
-        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting", file=sys.stderr)
+        print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting"
+              f" ({_waited(args.wait)})", file=sys.stderr)
         return EXIT_OK
     lock.on_lost(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stop as on SIGTERM: finish the batch in flight
     try:

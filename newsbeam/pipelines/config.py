@@ -94,6 +94,9 @@ class FetchConfig(_Strict):
             raise ValueError("must not be empty")
         return value
     allow_private_network: bool = False
+    # Link-local addresses and cloud metadata services (169.254.0.0/16, fe80::/10,
+    # fd00:ec2::254) stay refused under allow_private_network; only this lifts that.
+    allow_link_local_network: bool = False
     respect_robots: bool = True
     connect_timeout: float = Field(default=10.0, gt=0)
     total_timeout: float = Field(default=30.0, gt=0)
@@ -264,6 +267,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
             inputs = []
     if overrides.get("output"):
         output = output.model_copy(update={"path": overrides["output"]})
+    _check_output_places(output.path, overrides.get("state") or cfg.state, cfg_path)
     fetch = cfg.fetch
     if overrides.get("allow_private_network"):
         fetch = fetch.model_copy(update={"allow_private_network": True})
@@ -324,6 +328,43 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         actors=actors,
         stories=cfg.stories,
     )
+
+
+# Directories a dataset, its state and its lock must never be written into: a shell slip
+# (``--output "$DIR/"`` with DIR unset) would scatter ``articles/``, ``_state/`` and the
+# lock file over them. Only the directories themselves: a folder below them is fine.
+SYSTEM_DIRECTORIES = frozenset({
+    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/share",
+    "/var", "/var/lib", "/var/log", "/var/tmp", "/Applications", "/Library", "/System", "/Users", "/Volumes",
+})
+
+
+def unsafe_output(path: str) -> str | None:
+    """Why a local output (or state) directory is one newsbeam refuses, or None.
+
+    Refused: a filesystem root, the home directory and the system directories above,
+    however they are spelled (``/``, ``//``, ``/usr/..``, a symlink to one of them).
+    """
+    if "://" in path or not path.strip():
+        return None
+    real = os.path.realpath(os.path.expanduser(path))
+    if os.path.dirname(real) == real:
+        return f"{path} is the filesystem root"
+    if real == os.path.realpath(os.path.expanduser("~")):
+        return f"{path} is the home directory"
+    if real in SYSTEM_DIRECTORIES:
+        return f"{path} is a system directory"
+    return None
+
+
+def _check_output_places(output: str, state: str | None, cfg_path: str) -> None:
+    """Refuse an output or state directory that is a filesystem root, home or system directory."""
+    for key, value in (("output.path", output), ("state", state)):
+        problem = unsafe_output(value) if value else None
+        if problem:
+            raise ConfigError(f"config {cfg_path}: {key}: refusing to write the dataset there: {problem};"
+                              " give a directory of its own")
 
 
 def _abs_if_local(value: str) -> str:

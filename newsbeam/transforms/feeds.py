@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from newsbeam.fields import impossible_date
 from newsbeam.records import UTC, FeedItem
 from newsbeam.text import clean_text
 from newsbeam.urls import canonicalize_url
@@ -33,6 +34,28 @@ def _struct_to_dt(value) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(calendar.timegm(value), UTC)
     except (OverflowError, ValueError, TypeError):
         return None
+
+
+def _entry_date(entry) -> tuple[dt.datetime | None, list[str]]:
+    """An entry's publication date (else its update date) and the dates dropped on the way.
+
+    feedparser rolls an impossible date over ("2026-02-30" becomes 2 March) and accepts an
+    offset of +2400: the raw string is checked first (``newsbeam.fields``), and a date that
+    is impossible or unreadable is dropped to null and named, not silently changed.
+    """
+    problems, seen = [], set()
+    for key in ("published", "updated"):
+        raw = entry.get(key)
+        # feedparser answers "updated" with the published date where there is no other
+        if not raw or raw in seen:
+            continue
+        seen.add(raw)
+        why = impossible_date(raw)
+        value = None if why else _struct_to_dt(entry.get(f"{key}_parsed"))
+        if value is not None:
+            return value, problems
+        problems.append(f"{key}: {why or repr(raw[:80]) + ' is not a date'}")
+    return None, problems
 
 
 def _plain(value: str | None) -> str | None:
@@ -97,9 +120,7 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
         link = entry.get("link") or ""
         url = _absolute(link, feed_link) if canonicalize_url(link, base=feed_link) else None
         author = _plain(entry.get("author"))
-        published = _struct_to_dt(entry.get("published_parsed")) or _struct_to_dt(
-            entry.get("updated_parsed")
-        )
+        published, bad_fields = _entry_date(entry)
         items.append(
             FeedItem(
                 feed=feed,
@@ -113,6 +134,7 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
                 summary_html=entry.get("summary") or None,
                 entry_index=index,
                 source=source,
+                bad_fields=tuple(bad_fields),
             )
         )
     return items

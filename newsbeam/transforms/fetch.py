@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from newsbeam import storage
+from newsbeam.fields import BAD_FIELD
 from newsbeam.http import BackgroundLoop, Fetcher, FetchError, FetchPolicy, find_canonical
 from newsbeam.records import (
     KIND_FRAGMENT,
@@ -175,7 +176,9 @@ class _FetchFeedFn(_AsyncFetchFn):
         # Entries keep the configured feed URL as their feed, so state and retries key on it.
         items = [dataclasses.replace(i, feed=url) for i in items]
         status = FeedStatus(url, resp.status, len(items), resp.etag, resp.last_modified)
-        return [*items, beam.pvalue.TaggedOutput(FEED_STATUS, status)]
+        bad = [beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FEED, i.identity, BAD_FIELD, problem))
+               for i in items for problem in i.bad_fields]
+        return [*items, *bad, beam.pvalue.TaggedOutput(FEED_STATUS, status)]
 
 
     def _read_local(self, path: str, etag: str | None):

@@ -6,7 +6,6 @@ The format of each file is chosen by its content as well as its name (see
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -17,11 +16,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from newsbeam import storage
+from newsbeam.fields import BAD_FIELD, parse_date, text_field
 from newsbeam.records import (
     KIND_HTML,
     KIND_TEXT,
     STAGE_READ,
-    UTC,
     Failure,
     FeedItem,
     RawDocument,
@@ -206,17 +205,6 @@ def _text_file_document(path: str, text: str, source: str | None) -> RawDocument
     return RawDocument(input=path, kind=KIND_TEXT, body=body, title_hint=title or None, source=source)
 
 
-def _parse_datetime(value) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, UTC)
-    from dateutil import parser as dateparser
-
-    parsed = dateparser.parse(str(value))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def jsonl_documents(path: str, text: str, source: str | None, max_article_chars: int = MAX_ARTICLE_CHARS):
     """Yield a RawDocument or a Failure for every non-blank line of a JSON Lines file.
 
@@ -239,23 +227,40 @@ def jsonl_documents(path: str, text: str, source: str | None, max_article_chars:
             body = row.get("text")
             if not isinstance(body, str) or not body.strip():
                 raise ValueError("missing or empty 'text'")
-            published = _parse_datetime(row.get("published_at"))
         except (ValueError, OverflowError, TypeError, RecursionError) as exc:
             yield Failure(STAGE_READ, ident, "BadJsonLine", str(exc) if not isinstance(exc, RecursionError) else "JSON nested too deeply")
             continue
-        url = row.get("url") if isinstance(row.get("url"), str) else None
-        yield RawDocument(
-            input=f"{path}#{row['id']}" if row.get("id") is not None else ident,
-            kind=KIND_TEXT,
-            body=cap_text(clean_text(body), max_article_chars),
-            url=url,
-            title_hint=str(row["title"]) if row.get("title") else None,
-            author_hint=str(row["author"]) if row.get("author") else None,
-            published_hint=published,
-            language_hint=row.get("language") if isinstance(row.get("language"), str) else None,
-            id_hint=str(row["id"]) if row.get("id") is not None else None,
-            source=row.get("source") if isinstance(row.get("source"), str) else source,
-        )
+        doc, problems = _jsonl_document(row, body, ident, path, source, max_article_chars)
+        yield doc
+        for problem in problems:
+            yield Failure(STAGE_READ, doc.input, BAD_FIELD, problem)
+
+
+def _jsonl_document(row: dict, body: str, ident: str, path: str, source: str | None,
+                    max_article_chars: int) -> tuple[RawDocument, list[str]]:
+    """A JSON line's document, with each field of the wrong type or value dropped to null
+    and named in the problems (``newsbeam.fields``: one rule for every input kind)."""
+    problems: list[str] = []
+    published, why = parse_date(row.get("published_at"))
+    if why:
+        problems.append(f"published_at: {why}")
+    row_id = row.get("id")
+    if isinstance(row_id, bool) or not isinstance(row_id, (str, int, float, type(None))):
+        problems.append(f"id: expected a string or a number, got {type(row_id).__name__}")
+        row_id = None
+    doc = RawDocument(
+        input=f"{path}#{row_id}" if row_id is not None else ident,
+        kind=KIND_TEXT,
+        body=cap_text(clean_text(body), max_article_chars),
+        url=text_field(row, "url", problems),
+        title_hint=text_field(row, "title", problems),
+        author_hint=text_field(row, "author", problems),
+        published_hint=published,
+        language_hint=text_field(row, "language", problems),
+        id_hint=str(row_id) if row_id is not None else None,
+        source=text_field(row, "source", problems) or source,
+    )
+    return doc, problems
 
 
 def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int, max_article_chars: int = MAX_ARTICLE_CHARS):
@@ -264,9 +269,14 @@ def read_local_file(path: str, data: bytes, source: str | None, max_bytes: int, 
     fmt = sniff_format(data[:4096], path)
     if fmt == FORMAT_FEED:
         try:
-            yield from parse_feed(data, path, source)
+            items = parse_feed(data, path, source)
         except FeedError as exc:
             yield Failure(STAGE_READ, path, "MalformedFeed", str(exc))
+            return
+        for item in items:
+            yield item
+            for problem in item.bad_fields:
+                yield Failure(STAGE_READ, item.identity, BAD_FIELD, problem)
         return
     text, _ = decode_bytes(data)
     if not text.strip():
