@@ -23,10 +23,8 @@ test: $(STAMP)
 
 train: $(STAMP)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
 	$(PY) -m training.train_events
-	if $(PY) -c 'from newsbeam.tagging.encoder import check_available; check_available()' 2>/dev/null; \
-		then $(PY) -m training.train_events --accurate; \
-		else echo "accurate tier not retrained: pip install -e '.[accurate]'"; fi
 	$(PY) -m training.train_stance
+	$(PY) -m training.train_encoder
 	$(PY) -m training.train_stories
 
 eval: $(STAMP)  ## measure the tags on held-back dev data; writes EVALUATION.md

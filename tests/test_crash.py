@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from newsbeam.locking import OutputLock
-from tests.conftest import REPO, run_cli
+from tests.conftest import FIXTURES, REPO, run_cli
 
 SAMPLES = REPO / "configs" / "samples"
 
@@ -38,7 +38,8 @@ def inputs(tmp_path_factory):
 
 
 def _args(src, out):
-    return ["run", "--input", str(src / "*"), "--output", str(out)]
+    # The fast tier: these runs test exactly-once, not the tags (tests/fixtures/fast.yaml).
+    return ["run", "--config", str(FIXTURES / "fast.yaml"), "--input", str(src / "*"), "--output", str(out)]
 
 
 def _ids(out):

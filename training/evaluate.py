@@ -118,26 +118,18 @@ def confusion(gold: list[str], pred: list[str], labels: list[str]) -> str:
     return "\n".join(rows)
 
 
-def event_tagger(exclude: tuple[str, ...], tmp: str, tier: str = "fast") -> Tagger:
-    """A Tagger of ``tier`` whose event model is trained without the ``exclude`` sources (stance as shipped)."""
+def event_tagger(exclude: tuple[str, ...], tmp: str) -> Tagger:
+    """A fast-tier Tagger whose event model is trained without the ``exclude`` sources (stance as shipped)."""
     taxonomy = yaml.safe_load(train_events.TAXONOMY.read_text())
     patterns = compile_patterns(taxonomy)
-    vec, clf = train_events.fit(train_events.training_examples(exclude=exclude), patterns, accurate=tier == "accurate")
-    path = Path(tmp) / f"events-{tier}-without-{'-'.join(exclude)}.npz"
+    vec, clf = train_events.fit(train_events.training_examples(exclude=exclude), patterns)
+    path = Path(tmp) / f"events-fast-without-{'-'.join(exclude)}.npz"
     train_events.export(vec, clf, path, {"exclude": list(exclude)})
     actors = yaml.safe_load((data.REPO / "configs" / "taxonomy" / "actors.yaml").read_text())
-    return Tagger(taxonomy, {}, [], event_model=str(path), tier=tier, actors=actors)
+    return Tagger(taxonomy, {}, [], event_model=str(path), tier="fast", actors=actors)
 
 
-def available_tiers() -> list[str]:
-    """The fast tier always; the accurate one where its encoder is installed."""
-    from newsbeam.tagging.encoder import EncoderUnavailable, check_available
-
-    try:
-        check_available()
-    except EncoderUnavailable:
-        return ["fast"]
-    return ["fast", "accurate"]
+TIERS = ("fast", "accurate")
 
 
 # Each held-out set is scored by a model trained without its source, on the labels that
@@ -153,13 +145,8 @@ EVENT_SPLITS = (
 )
 
 
-# The accurate tier encodes every sentence (tens of ms an article): on the ACLED sets it is
-# scored on a fixed sample, at most this many notes of each label (the first by hash of
-# the note; rare labels whole), beside the fast tier on the same sample.
-ACCURATE_SAMPLE = 500
-
-
 def sample(items: list[tuple[str, str]], per_label: int) -> list[tuple[str, str]]:
+    """At most ``per_label`` items of each label, the first by hash of the text (a fixed sample)."""
     ordered = sorted(items, key=lambda item: hashlib.sha1(item[0].encode("utf-8")).hexdigest())
     taken: dict[str, int] = {}
     out = []
@@ -170,51 +157,39 @@ def sample(items: list[tuple[str, str]], per_label: int) -> list[tuple[str, str]
     return out
 
 
-def eval_events(tiers: list[str], kept: dict | None = None) -> tuple[list[str], dict]:
-    """Sections and numbers of the event-type evaluation; ``kept`` receives the fast
-    tagger trained without PLOVER (the actors' end-to-end score uses it)."""
-    sections, numbers, side = [], {}, []
+def eval_events(kept: dict | None = None) -> tuple[list[str], dict]:
+    """The fast tier, each set scored by a model trained without its source; ``kept``
+    receives the tagger trained without PLOVER (the actors' end-to-end score uses it).
+    (The accurate tier is one fine-tuned model: ``evaluate_encoder`` scores it on the
+    documents held back from its training.)"""
+    sections, numbers = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, exclude, load, labels, what in EVENT_SPLITS:
             items = load()
             min_support = 1 if name == "plover" else MIN_SUPPORT  # PLOVER's gold set: every type counts
-            taggers = {tier: event_tagger(exclude, tmp, tier) for tier in tiers}
+            tagger = event_tagger(exclude, tmp)
             if kept is not None and name == "plover":
-                kept["plover_fast"] = taggers["fast"]
-            for tier in tiers:
-                scored = items if tier == "fast" else sample(items, ACCURATE_SAMPLE)
-                gold = [y for _, y in scored]
-                start = time.perf_counter()
-                pred = predict_events(taggers[tier], [text for text, _ in scored])
-                per_item = (time.perf_counter() - start) / max(1, len(scored)) * 1000
-                tab, macro = table(gold, pred, labels, min_support=min_support)
-                numbers[f"events_{name}_macro_f1" + ("" if tier == "fast" else f"_{tier}")] = macro
-                extra = [t for t in LABELS if t not in labels]
-                sections += [
-                    f"### Event type: {name}, source held out ({tier} tier)",
-                    f"{what}. {len(scored)} items{' (fixed sample)' if len(scored) < len(items) else ''}"
-                    f" ({per_item:.2f} ms each); accuracy {np.mean(np.array(gold) == np.array(pred)):.3f}."
-                    " Labels below the support named in the macro-F1 row are listed but not averaged.",
-                    "", tab, "", "<details><summary>confusion matrix</summary>", "", confusion(gold, pred, labels + extra), "",
-                    "</details>", "",
-                ]
-                if tier != "fast":
-                    fast_pred = predict_events(taggers["fast"], [text for text, _ in scored])
-                    fast_macro = table(gold, fast_pred, labels, min_support=min_support)[1]
-                    low, high = macro_f1_difference_interval(gold, fast_pred, pred, scored_labels(gold, labels, min_support))
-                    side.append(f"| {name} | {len(scored)} | {fast_macro:.3f} | {macro:.3f} | {macro - fast_macro:+.3f}"
-                                f" ({low:+.3f} to {high:+.3f}) | {per_item:.1f} ms |")
-    if side:
-        sections += ["### Event type: the two tiers on the same items", "",
-                     "| set | items | fast macro-F1 | accurate macro-F1 | accurate - fast (95 % paired bootstrap) |"
-                     " accurate time per item |", "|---|---|---|---|---|---|",
-                     *side, ""]
+                kept["plover_fast"] = tagger
+            gold = [y for _, y in items]
+            start = time.perf_counter()
+            pred = predict_events(tagger, [text for text, _ in items])
+            per_item = (time.perf_counter() - start) / max(1, len(items)) * 1000
+            tab, macro = table(gold, pred, labels, min_support=min_support)
+            numbers[f"events_{name}_macro_f1"] = macro
+            extra = [t for t in LABELS if t not in labels]
+            sections += [
+                f"### Event type: {name}, source held out (fast tier)",
+                f"{what}. {len(items)} items ({per_item:.2f} ms each); accuracy {np.mean(np.array(gold) == np.array(pred)):.3f}."
+                " Labels below the support named in the macro-F1 row are listed but not averaged.",
+                "", tab, "", "<details><summary>confusion matrix</summary>", "", confusion(gold, pred, labels + extra), "",
+                "</details>", "",
+            ]
     return sections, numbers
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    tiers = available_tiers()
+    tiers = list(TIERS)
     if "--fast-only" in argv:
         argv = [a for a in argv if a != "--fast-only"]
         tiers = ["fast"]
@@ -228,8 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     kept: dict = {}
-    event_sections, numbers = eval_events(tiers, kept)
+    event_sections, numbers = eval_events(kept)
     sections += event_sections
+    if "accurate" in tiers:
+        from training import evaluate_encoder
+
+        encoder_sections, encoder_numbers = evaluate_encoder.evaluate()
+        sections += encoder_sections
+        numbers.update(encoder_numbers)
     from training import evaluate_none
 
     none_sections, none_numbers = evaluate_none.eval_none(tiers)
@@ -245,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     stance_sections, stance_numbers = evaluate_stance.eval_stance()
     sections += stance_sections
     numbers.update(stance_numbers)
+    if "accurate" in tiers:
+        tier_sections, tier_numbers = evaluate_stance.eval_stance_tiers()
+        sections += tier_sections
+        numbers.update(tier_numbers)
     from training import evaluate_stories
 
     story_sections, story_numbers = evaluate_stories.eval_stories()

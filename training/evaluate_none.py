@@ -88,9 +88,9 @@ def eval_none(tiers: list[str]) -> tuple[list[str], dict]:
 
 
 def main() -> int:
-    from training.evaluate import available_tiers
+    from training.evaluate import TIERS
 
-    sections, numbers = eval_none(available_tiers())
+    sections, numbers = eval_none(list(TIERS))
     print("\n".join(sections))
     print({k: round(v, 4) for k, v in numbers.items()})
     return 0

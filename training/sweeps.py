@@ -4,7 +4,6 @@ Both score on the held-out splits of ``make eval``, so they can only rule a chan
 not prove one in: a gain here would need confirming on data the sweep never saw.
 
     .venv/bin/python -m training.sweeps stance-seeds 4      # averaged stance networks
-    .venv/bin/python -m training.sweeps encoder-weight 1 2 4  # accurate tier's encoder weight
     .venv/bin/python -m training.sweeps stance-gbdt 0.5 1 2 4  # boosted trees beside the network
     .venv/bin/python -m training.sweeps cues OLD.yaml        # another cue file against the current one
 """
@@ -106,35 +105,6 @@ def stance_gbdt(weights: list[float]) -> None:
               f" per label {np.round(f1, 3).tolist()}", flush=True)
 
 
-def encoder_weight(weights: list[float]) -> None:
-    """The accurate tier with its encoder block scaled by each weight (the n-grams' unchanged)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from newsbeam.tagging.encoder import shared_encoder
-    from newsbeam.tagging.events import event_grams
-    from training import evaluate, train_events
-
-    def fit_with(weight):
-        def fit(examples, patterns, accurate=False):
-            vectorizer = TfidfVectorizer(analyzer=lambda t: event_grams(t, patterns), sublinear_tf=True, min_df=1)
-            x = vectorizer.fit_transform([t for t, _ in examples])
-            x = sp.hstack([x, sp.csr_matrix(weight * shared_encoder().encode([t for t, _ in examples]))]).tocsr()
-            clf = LogisticRegression(C=train_events.C, max_iter=3000, class_weight="balanced", random_state=train_events.SEED)
-            clf.fit(x, [label for _, label in examples])
-            clf.coef_[:, len(vectorizer.vocabulary_):] *= weight  # the exported model sees unscaled vectors
-            return vectorizer, clf
-        return fit
-
-    original = train_events.fit
-    try:
-        for weight in weights:
-            train_events.fit = fit_with(weight)
-            print(f"encoder weight {weight}: macro-F1 {_event_scores(evaluate)}", flush=True)
-    finally:
-        train_events.fit = original
-
-
 def cues(other: str) -> None:
     """The fast tier trained with the cue file ``other`` against the current
     configs/taxonomy/plover.yaml, on the same held-out items: each macro-F1 and the 95 %
@@ -153,9 +123,9 @@ def cues(other: str) -> None:
             for which, path in (("other", Path(other)), ("current", current)):
                 train_events.TAXONOMY = path
                 for name, exclude, load, _labels, _what in evaluate.EVENT_SPLITS[:2]:
-                    tagger = evaluate.event_tagger(exclude, tmp, "fast")
+                    tagger = evaluate.event_tagger(exclude, tmp)
                     preds[(which, name)] = evaluate.predict_events(tagger, [t for t, _ in load()])
-                tagger = evaluate.event_tagger((), tmp, "fast")  # trained on every source
+                tagger = evaluate.event_tagger((), tmp)  # trained on every source
                 preds[(which, "feeds")] = [tagger.tag(t or None, b, claims=[]).event_type for _f, t, b in feeds]
     finally:
         train_events.TAXONOMY = current
@@ -171,19 +141,6 @@ def cues(other: str) -> None:
           f" ({int((old_none & ~new_none).sum())} items became events, {int((~old_none & new_none).sum())} became NONE)")
 
 
-def _event_scores(evaluate) -> dict[str, float]:
-    """Macro-F1 of the accurate tier on each held-out event split's fixed sample."""
-    scores = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, exclude, load, labels, _what in evaluate.EVENT_SPLITS:
-            items = evaluate.sample(load(), evaluate.ACCURATE_SAMPLE)
-            tagger = evaluate.event_tagger(exclude, tmp, "accurate")
-            pred = evaluate.predict_events(tagger, [text for text, _ in items])
-            support = 1 if name == "plover" else evaluate.MIN_SUPPORT
-            scores[name] = round(evaluate.table([y for _, y in items], pred, labels, min_support=support)[1], 3)
-    return scores
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stance-seeds"]:
@@ -192,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
         stance_gbdt([float(a) for a in argv[1:]] or [0.5, 1.0, 2.0, 4.0])
     elif argv[:1] == ["cues"] and len(argv) == 2:
         cues(argv[1])
-    elif argv[:1] == ["encoder-weight"]:
-        encoder_weight([float(a) for a in argv[1:]] or [1.0, 2.0, 4.0])
     else:
         print(__doc__)
         return 2

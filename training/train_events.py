@@ -14,7 +14,6 @@ import random
 import sys
 
 import numpy as np
-import scipy.sparse as sp
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -24,7 +23,6 @@ from training import data
 
 SEED = 13
 MODEL = data.REPO / "newsbeam" / "tagging" / "models" / "events.npz"
-ACCURATE_MODEL = MODEL.with_name("events_accurate.npz")
 TAXONOMY = data.REPO / "configs" / "taxonomy" / "plover.yaml"
 # ACLED is 90 % ASSAULT: cap each class so the notes teach style, not a prior.
 ACLED_PER_CLASS = 250
@@ -99,15 +97,10 @@ def background_sentences(patterns, limit: int = BACKGROUND) -> list[str]:
     return pool[:limit]
 
 
-def fit(examples: list[tuple[str, str]], patterns, accurate: bool = False) -> tuple[TfidfVectorizer, LogisticRegression]:
-    """Logistic regression over TF-IDF n-grams and cue features; with ``accurate``, also over
-    each example's sentence-encoder vector (the accurate tier)."""
+def fit(examples: list[tuple[str, str]], patterns) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """Logistic regression over TF-IDF n-grams and cue features."""
     vectorizer = TfidfVectorizer(analyzer=lambda t: event_grams(t, patterns), sublinear_tf=True, min_df=1)
     x = vectorizer.fit_transform([t for t, _ in examples])
-    if accurate:
-        from newsbeam.tagging.encoder import shared_encoder
-
-        x = sp.hstack([x, sp.csr_matrix(shared_encoder().encode([t for t, _ in examples]))]).tocsr()
     y = [label for _, label in examples]
     clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=SEED)
     clf.fit(x, y)
@@ -118,9 +111,6 @@ def export(vectorizer: TfidfVectorizer, clf: LogisticRegression, path, meta: dic
     vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
     order = [list(clf.classes_).index(label) for label in LABELS]
     coef = clf.coef_[order]
-    dense = {}
-    if coef.shape[1] > len(vocab):  # the accurate tier: encoder weights follow the n-grams'
-        coef, dense = coef[:, : len(vocab)], {"coef_dense": coef[:, len(vocab) :].astype(np.float32)}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path,
@@ -131,18 +121,15 @@ def export(vectorizer: TfidfVectorizer, clf: LogisticRegression, path, meta: dic
         labels=np.asarray(LABELS),
         threshold=np.float32(THRESHOLD),
         meta=np.asarray(json.dumps(meta)),
-        **dense,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the fast model, or with ``--accurate`` the accurate tier's (needs newsbeam[accurate])."""
-    argv = sys.argv[1:] if argv is None else argv
-    accurate = "--accurate" in argv
+    """Train the fast tier's model."""
     taxonomy = yaml.safe_load(TAXONOMY.read_text())
     patterns = compile_patterns(taxonomy)
     examples = training_examples()
-    vectorizer, clf = fit(examples, patterns, accurate=accurate)
+    vectorizer, clf = fit(examples, patterns)
     meta = {
         "seed": SEED,
         "examples": len(examples),
@@ -153,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "C": C,
         "acled_per_class": ACLED_PER_CLASS,
-        "tier": "accurate" if accurate else "fast",
+        "tier": "fast",
     }
-    path = ACCURATE_MODEL if accurate else MODEL
+    path = MODEL
     export(vectorizer, clf, path, meta)
-    print(f"events model ({meta['tier']}): {len(examples)} examples, {len(vectorizer.vocabulary_)} n-grams -> {path}"
+    print(f"events model (fast tier): {len(examples)} examples, {len(vectorizer.vocabulary_)} n-grams -> {path}"
           f" ({path.stat().st_size // 1024} KiB)")
     return 0
 

@@ -110,13 +110,18 @@ class FetchConfig(_Strict):
     min_host_delay: float = Field(default=0.0, ge=0)
 
 
+# The tagging tier a config gets when it names none (see TaggingConfig.model).
+MODEL_DEFAULT = "accurate"
+
+
 class TaggingConfig(_Strict):
     taxonomy: str = "taxonomy/plover.yaml"
     tone_lexicon: str = "taxonomy/tone.yaml"
     claims: list[ClaimSpec] | str = Field(default_factory=list)
-    # fast: n-grams and cues, numpy only; accurate: plus a sentence encoder for the event
-    # type (pip install 'newsbeam[accurate]'), about 25 times slower.
-    model: Literal["fast", "accurate"] = "fast"
+    # accurate: the fine-tuned encoder (int8 ONNX on onnxruntime, shipped in the package)
+    # for event type and stance; fast: n-grams and cues for the event type, numpy only,
+    # several times faster, less accurate (README "Tags and how good they are").
+    model: Literal["fast", "accurate"] = MODEL_DEFAULT
     # The actor gazetteer (source and target of each event): a file, or a list of files
     # merged in order (the world-wide default, then your topic's); null: no actors.
     actors: str | list[str] | None = "taxonomy/actors.yaml"
@@ -304,7 +309,7 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         except GazetteerError as exc:
             raise ConfigError(f"config {cfg_path}: tagging.actors: {exc}") from None
     if tagging.model == "accurate":
-        from newsbeam.tagging.encoder import EncoderUnavailable, check_available
+        from newsbeam.tagging.onnx_encoder import EncoderUnavailable, check_available
 
         try:
             check_available()

@@ -128,78 +128,19 @@ def event_grams(text: str, patterns: CuePatterns) -> list[str]:
     return grams
 
 
-@dataclass
-class EventModel:
-    vectorizer: SparseTfidf
-    coef: np.ndarray  # (labels, features)
-    intercept: np.ndarray
+class ArticleEvents:
+    """How sentence probabilities become an article's event type, scores and evidence;
+    shared by every event model (``sentence_probs``, ``labels`` and ``threshold`` are theirs)."""
+
     labels: tuple[str, ...]
-    patterns: CuePatterns
-    threshold: float = 0.5
-    # The accurate tier: weights on each sentence's encoder vector, beside the n-grams'.
-    coef_dense: np.ndarray | None = None
-    encoder: object | None = None
-
-    def __post_init__(self):
-        self._label_index = {label: i for i, label in enumerate(self.labels)}
-        # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
-        self._coef_t = np.ascontiguousarray(self.coef.T)
-
-    @classmethod
-    def load(cls, path: str, taxonomy: dict) -> EventModel:
-        data = np.load(path, allow_pickle=False)
-        vocab = {g: i for i, g in enumerate(data["vocabulary"].tolist())}
-        patterns = compile_patterns(taxonomy)
-        coef_dense = encoder = None
-        if "coef_dense" in data:
-            from newsbeam.tagging.encoder import shared_encoder
-
-            coef_dense, encoder = data["coef_dense"].astype(np.float32), shared_encoder()
-        return cls(
-            vectorizer=SparseTfidf(vocab, data["idf"], analyzer=lambda text: event_grams(text, patterns)),
-            coef=data["coef"].astype(np.float32),
-            intercept=data["intercept"].astype(np.float32),
-            labels=tuple(data["labels"].tolist()),
-            patterns=patterns,
-            threshold=float(data["threshold"]),
-            coef_dense=coef_dense,
-            encoder=encoder,
-        )
+    threshold: float
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
-        """(sentences, labels) probabilities, all sentences of an article in one product."""
-        out = np.zeros((len(sentences), len(self.labels)), np.float32)
-        none = self.labels.index(NONE)
-        # A sentence with too few known n-grams (a date line, a caption, another language)
-        # states no event: the intercepts alone would name one out of thin air.
-        out[:, none] = 1.0
-        features = [self.vectorizer.transform(sentence) for sentence in sentences]
-        rows = [i for i, (idx, _) in enumerate(features) if len(idx) >= MIN_FEATURES]
-        if not rows:
-            return out
-        idx = np.concatenate([features[i][0] for i in rows])
-        val = np.concatenate([features[i][1] for i in rows])
-        starts = np.cumsum([0] + [len(features[i][0]) for i in rows[:-1]])
-        # Each sentence's logits: the weights of its n-grams, scaled and summed per sentence.
-        logits = np.add.reduceat(self._coef_t[idx] * val[:, None], starts, axis=0) + self.intercept
-        if self.coef_dense is not None:
-            logits += self.encoder.encode([sentences[i] for i in rows]) @ self.coef_dense.T
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        if NEGATED_CUE_FACTOR < 1.0:
-            # What a negated type loses goes to NONE: the sentence states that it did not
-            # happen. Only types with a real share of the sentence are checked (cost).
-            likely = e > NEGATION_CHECK_SHARE * e.sum(axis=1, keepdims=True)
-            likely[:, none] = False
-            for r in np.flatnonzero(likely.any(axis=1)):
-                names = {self.labels[j] for j in np.flatnonzero(likely[r])}
-                for name in self.patterns.negated_types(sentences[rows[r]], names):
-                    j = self._label_index.get(name)
-                    if j is not None:
-                        e[r, none] += e[r, j] * (1.0 - NEGATED_CUE_FACTOR)
-                        e[r, j] *= NEGATED_CUE_FACTOR
-        out[rows] = e / e.sum(axis=1, keepdims=True)
-        return out
+        raise NotImplementedError
+
+    def sentence_scores(self, probs: np.ndarray) -> np.ndarray:
+        """How strongly each sentence states each type (the NONE column zero)."""
+        return sentence_event_scores(probs, self.labels.index(NONE))
 
     def classify(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
         """Primary type, a score per label, and the evidence sentence of each type found.
@@ -224,7 +165,7 @@ class EventModel:
         )
         probs = self.sentence_probs(texts)
         none = self.labels.index(NONE)
-        weighted = sentence_event_scores(probs, none) * weights[:, None]
+        weighted = self.sentence_scores(probs) * weights[:, None]
         k = min(len(texts), len(SECOND_OPINIONS))
         top = -np.partition(-weighted, k - 1, axis=0)[:k] if len(texts) > k else weighted
         top = np.sort(top, axis=0)[::-1][:k]
@@ -246,6 +187,67 @@ class EventModel:
             if sentence_best[row] == j or label == primary:
                 evidence[label] = texts[row]
         return primary, scores, evidence
+
+
+@dataclass
+class EventModel(ArticleEvents):
+    vectorizer: SparseTfidf
+    coef: np.ndarray  # (labels, features)
+    intercept: np.ndarray
+    labels: tuple[str, ...]
+    patterns: CuePatterns
+    threshold: float = 0.5
+    def __post_init__(self):
+        self._label_index = {label: i for i, label in enumerate(self.labels)}
+        # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
+        self._coef_t = np.ascontiguousarray(self.coef.T)
+
+    @classmethod
+    def load(cls, path: str, taxonomy: dict) -> EventModel:
+        data = np.load(path, allow_pickle=False)
+        vocab = {g: i for i, g in enumerate(data["vocabulary"].tolist())}
+        patterns = compile_patterns(taxonomy)
+        return cls(
+            vectorizer=SparseTfidf(vocab, data["idf"], analyzer=lambda text: event_grams(text, patterns)),
+            coef=data["coef"].astype(np.float32),
+            intercept=data["intercept"].astype(np.float32),
+            labels=tuple(data["labels"].tolist()),
+            patterns=patterns,
+            threshold=float(data["threshold"]),
+        )
+
+    def sentence_probs(self, sentences: list[str]) -> np.ndarray:
+        """(sentences, labels) probabilities, all sentences of an article in one product."""
+        out = np.zeros((len(sentences), len(self.labels)), np.float32)
+        none = self.labels.index(NONE)
+        # A sentence with too few known n-grams (a date line, a caption, another language)
+        # states no event: the intercepts alone would name one out of thin air.
+        out[:, none] = 1.0
+        features = [self.vectorizer.transform(sentence) for sentence in sentences]
+        rows = [i for i, (idx, _) in enumerate(features) if len(idx) >= MIN_FEATURES]
+        if not rows:
+            return out
+        idx = np.concatenate([features[i][0] for i in rows])
+        val = np.concatenate([features[i][1] for i in rows])
+        starts = np.cumsum([0] + [len(features[i][0]) for i in rows[:-1]])
+        # Each sentence's logits: the weights of its n-grams, scaled and summed per sentence.
+        logits = np.add.reduceat(self._coef_t[idx] * val[:, None], starts, axis=0) + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        if NEGATED_CUE_FACTOR < 1.0:
+            # What a negated type loses goes to NONE: the sentence states that it did not
+            # happen. Only types with a real share of the sentence are checked (cost).
+            likely = e > NEGATION_CHECK_SHARE * e.sum(axis=1, keepdims=True)
+            likely[:, none] = False
+            for r in np.flatnonzero(likely.any(axis=1)):
+                names = {self.labels[j] for j in np.flatnonzero(likely[r])}
+                for name in self.patterns.negated_types(sentences[rows[r]], names):
+                    j = self._label_index.get(name)
+                    if j is not None:
+                        e[r, none] += e[r, j] * (1.0 - NEGATED_CUE_FACTOR)
+                        e[r, j] *= NEGATED_CUE_FACTOR
+        out[rows] = e / e.sum(axis=1, keepdims=True)
+        return out
 
 
 def sentence_event_scores(probs: np.ndarray, none: int) -> np.ndarray:

@@ -1,9 +1,11 @@
 """The tagger: event type (PLOVER + NONE), stance toward claims (FNC-1 labels), tone.
 
 Event type and stance come from models trained by ``make train`` (``training/``) and
-shipped with the package (``newsbeam/tagging/models/*.npz``, a few hundred KB to 1.4 MB);
-they run on the CPU with numpy only. Each event type found gets its source and target
-actors from its evidence sentence (``actors.py``: rules over a gazetteer from config).
+shipped with the package (``newsbeam/tagging/models/``): the accurate tier's fine-tuned
+encoder (int8 ONNX on onnxruntime, ``encoder_model.py``) and the fast tier's numpy models
+(``events.py``, ``stance.py``; the stance model is also the accurate tier's relatedness
+gate). Each event type found gets its source and target actors from its evidence
+sentence (``actors.py``: rules over a gazetteer from config).
 Tone is the balance of a positive and a negative lexicon (``configs/taxonomy/tone.yaml``).
 """
 
@@ -14,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from newsbeam.tagging.actors import ActorCoder, Gazetteer, dominant_code, primary_codes
+from newsbeam.tagging.encoder_model import LEAD_SENTENCES
 from newsbeam.tagging.events import NONE, EventModel
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
@@ -24,11 +29,7 @@ LOGGER = logging.getLogger(__name__)
 
 MODELS = Path(__file__).resolve().parent / "models"
 EVENT_MODEL = MODELS / "events.npz"
-ACCURATE_EVENT_MODEL = MODELS / "events_accurate.npz"
 TIERS = ("fast", "accurate")
-# The accurate tier encodes each sentence (about 5 ms on one core): it reads the headline
-# and the lead, where an article states its event, not the whole text.
-ACCURATE_SENTENCES = 15
 STANCE_MODEL = MODELS / "stance.npz"
 # The models are trained on English; text in another language is left untagged (null)
 # rather than given tags that would look measured and are not.
@@ -75,9 +76,11 @@ class TagResult:
 class Tagger:
     """Tags articles; build once per worker (loading the models takes a few milliseconds).
 
-    ``tier`` is ``fast`` (n-grams and cues, numpy only) or ``accurate`` (the same features
-    plus a sentence encoder's vector per sentence, for the event type; needs
-    ``newsbeam[accurate]``). Both tiers share every step but the event model's features.
+    ``tier`` is ``accurate`` (the fine-tuned encoder on onnxruntime reads the headline and
+    the lead for the event type, and each related claim with its passage for the stance)
+    or ``fast`` (n-grams and cues for the event type, numpy only, every sentence). Both
+    share the aggregation rules, the relatedness gate, tone and actors. ``encoder`` is
+    the accurate tier's model folder (default: the shipped one).
     """
 
     def __init__(
@@ -89,15 +92,18 @@ class Tagger:
         stance_model: str | None = None,
         tier: str = "fast",
         actors: dict | None = None,
+        encoder: str | None = None,
     ):
         if tier not in TIERS:
             raise ValueError(f"tagging tier {tier!r}: not one of {', '.join(TIERS)}")
-        if tier == "accurate":
-            from newsbeam.tagging.encoder import check_available
-
-            check_available()
         self.tier = tier
-        self.events_model = EventModel.load(str(event_model or (ACCURATE_EVENT_MODEL if tier == "accurate" else EVENT_MODEL)), taxonomy)
+        self.encoder_stance = None
+        if tier == "accurate" and event_model is None:
+            from newsbeam.tagging import encoder_model
+
+            self.events_model, self.encoder_stance = encoder_model.load(taxonomy, *([encoder] if encoder else []))
+        else:
+            self.events_model = EventModel.load(str(event_model or EVENT_MODEL), taxonomy)
         self.stance_model = StanceModel.load(str(stance_model or STANCE_MODEL))
         self._positive = frozenset(tone_lexicon.get("positive", []))
         self._negative = frozenset(tone_lexicon.get("negative", []))
@@ -117,9 +123,11 @@ class Tagger:
         if not claims:
             return []
         body = self.stance_model.body(sentences, title)
+        predicted = [self.stance_model.predict(claim.text, body) for claim in claims]
+        if self.encoder_stance is not None:
+            predicted = self._encoder_stances(claims, body, predicted)
         out = []
-        for claim in claims:
-            probs, best, evidence = self.stance_model.predict(claim.text, body)
+        for claim, (probs, best, evidence) in zip(claims, predicted, strict=True):
             label = STANCE_LABELS[best]
             out.append(
                 {
@@ -132,6 +140,31 @@ class Tagger:
             )
         return out
 
+    def _encoder_stances(self, claims: list[Claim], body, predicted: list[tuple]) -> list[tuple]:
+        """The numpy model's answers with agree / disagree / discuss decided by the encoder
+        for every claim the numpy model finds related (it stays the relatedness gate)."""
+        from newsbeam.tagging.stance_encoder import RELATED, passage
+
+        unrelated = STANCE_LABELS.index("unrelated")
+        # Not where the headline and lead state the stance outright (StanceModel.lead_stance),
+        # nor where the numpy model hears a refutation: its refuting-phrase features find
+        # disagree better than the encoder does from FNC-1's few hundred examples.
+        disagree = STANCE_LABELS.index("disagree")
+        related = [i for i, (_p, best, _e) in enumerate(predicted)
+                   if best not in (unrelated, disagree) and self.stance_model.lead_stance(claims[i].text, body) is None]
+        if not related:
+            return predicted
+        pairs = [(claims[i].text, passage(self.stance_model, claims[i].text, body)) for i in related]
+        out = list(predicted)
+        for i, probs in zip(related, self.encoder_stance.probs(pairs), strict=True):
+            old_probs, _best, evidence = predicted[i]
+            # Scores: the gate's probability of being related, shared out by the encoder.
+            new_probs = np.asarray([*(probs * (1.0 - old_probs[unrelated])), old_probs[unrelated]], np.float32)
+            # agree or discuss: disagree is the gate's call (above)
+            best = STANCE_LABELS.index("agree" if probs[RELATED.index("agree")] >= probs[RELATED.index("discuss")] else "discuss")
+            out[i] = (new_probs, best, evidence)
+        return out
+
     def tag(self, title: str | None, text: str, claims: list[Claim] | None = None, language: str | None = None) -> TagResult:
         """Tag one article; ``language`` (ISO 639-1) outside LANGUAGES leaves it untagged."""
         if language and language not in LANGUAGES:
@@ -140,7 +173,7 @@ class Tagger:
         sentences = article_sentences(text[:MAX_TAG_CHARS])[:MAX_SENTENCES]
         if title and is_boilerplate(title):
             title = None
-        event_sentences = sentences[:ACCURATE_SENTENCES] if self.tier == "accurate" else sentences
+        event_sentences = sentences[:LEAD_SENTENCES] if self.tier == "accurate" else sentences
         primary, scores, evidence = self.events_model.classify(title, event_sentences)
         stances = self.stances(title, sentences, self.claims if claims is None else claims)
         event_actors = self.event_actors(title, sentences, primary, scores, evidence)
@@ -153,13 +186,33 @@ class Tagger:
         An actor named only by its sector ("police") takes its country from a place in the
         sentence, else from the country the headline and lead name most.
         """
-        if self.actor_coder is None or not evidence:
+        if self.actor_coder is None or not evidence or primary == NONE:
             return []
         context = dominant_code(self.actor_coder, ([title] if title else []) + sentences[:3])
         ordered = sorted(evidence, key=lambda t: (t != primary, -scores.get(t, 0.0), t))
+        lead = ([title] if title else []) + sentences[:LEAD_SENTENCES]
         out = []
         for event_type in ordered:
             sentence = evidence[event_type]
             roles = self.actor_coder.code(sentence, event_type, context)
+            if not (roles["source"] and roles["target"]):
+                roles = self._fill_roles(roles, event_type, [s for s in lead if s != sentence], context)
             out.append({"event_type": event_type, "source": roles["source"], "target": roles["target"], "evidence": sentence})
         return out
+
+    def _fill_roles(self, roles: dict, event_type: str, others: list[str], context: str | None) -> dict:
+        """A headline often names one side only ("Council says ceasefire is holding"): a
+        missing role comes from the lead's other sentences that state the same type, the
+        likeliest first."""
+        if not others or event_type not in self.events_model.labels:
+            return roles
+        probs = self.events_model.sentence_probs(others)
+        j = self.events_model.labels.index(event_type)
+        for row in np.argsort(-probs[:, j]):
+            if int(probs[row].argmax()) != j:
+                continue
+            more = self.actor_coder.code(others[row], event_type, context)
+            roles = {"source": roles["source"] or more["source"], "target": roles["target"] or more["target"]}
+            if roles["source"] and roles["target"]:
+                break
+        return roles
