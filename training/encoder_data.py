@@ -138,10 +138,11 @@ def acled() -> list[tuple[str, str, str, str]]:
         per_class: dict[str, list] = {}
         for note, label in notes():
             text = lead_sentence(data.strip_acled_date(note))
+            group = f"{name}:{data.bucket(note, 10**12)}"  # the note itself is the unit
             if data.acled_is_heldout(note):
-                out.append((text, label, f"{name}:{note[:60]}", "heldback"))
+                out.append((text, label, group, "heldback"))
             else:
-                per_class.setdefault(label, []).append((text, label, f"{name}:{note[:60]}", "train"))
+                per_class.setdefault(label, []).append((text, label, group, "train"))
         for _label, items in sorted(per_class.items()):
             rng.shuffle(items)
             out += items[:ACLED_PER_CLASS]
