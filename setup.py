@@ -38,7 +38,7 @@ INSTALL_REQUIRES = [
     # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
     "duckdb>=1.1",
     "matplotlib>=3.8",
-    # The accurate tagging tier (the default): a fine-tuned MiniLM shipped in the package
+    # The accurate tagging tier (tagging.model: accurate): a fine-tuned MiniLM shipped in the package
     # as int8 ONNX (newsbeam/tagging/models/encoder, 23 MB), run by onnxruntime with the
     # tokenizers library's WordPiece. No torch at run time.
     "onnxruntime>=1.17",

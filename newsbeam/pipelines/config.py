@@ -111,16 +111,17 @@ class FetchConfig(_Strict):
 
 
 # The tagging tier a config gets when it names none (see TaggingConfig.model).
-MODEL_DEFAULT = "accurate"
+MODEL_DEFAULT = "fast"
 
 
 class TaggingConfig(_Strict):
     taxonomy: str = "taxonomy/plover.yaml"
     tone_lexicon: str = "taxonomy/tone.yaml"
     claims: list[ClaimSpec] | str = Field(default_factory=list)
-    # accurate: the fine-tuned encoder (int8 ONNX on onnxruntime, shipped in the package)
-    # for event type and stance; fast: n-grams and cues for the event type, numpy only,
-    # several times faster, less accurate (README "Tags and how good they are").
+    # fast (the default): n-grams and cues for the event type, numpy only; accurate: the
+    # fine-tuned encoder (int8 ONNX on onnxruntime, shipped in the package) for event type
+    # and stance, better on news that reports events, 5.5 times slower, and more false
+    # events on general feeds (README "How good are the tags").
     model: Literal["fast", "accurate"] = MODEL_DEFAULT
     # The actor gazetteer (source and target of each event): a file, or a list of files
     # merged in order (the world-wide default, then your topic's); null: no actors.
