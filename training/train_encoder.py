@@ -74,35 +74,30 @@ def set_seeds() -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-class Pooled:
+def pooled_model(path: str):
     """A BERT encoder with mean pooling over the attention mask: what the ONNX file computes."""
+    import torch
+    from transformers import AutoModel
 
-    @staticmethod
-    def build(path: str):
-        import torch
-        from transformers import AutoModel
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = AutoModel.from_pretrained(path, local_files_only=True)
 
-        class _Pooled(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.bert = AutoModel.from_pretrained(path, local_files_only=True)
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                                   token_type_ids=token_type_ids).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
-        return _Pooled()
+    return Pooled()
 
 
 def batches(tokenizer, texts: list[str], size: int = 64):
-    import torch
-
     for start in range(0, len(texts), size):
         enc = tokenizer(texts[start:start + size], padding=True, truncation=True, max_length=MAX_LENGTH,
                         return_tensors="pt")
-        yield {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}, torch
+        yield {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
 
 
 def embed(model, tokenizer, texts: list[str]) -> np.ndarray:
@@ -111,7 +106,7 @@ def embed(model, tokenizer, texts: list[str]) -> np.ndarray:
     model.eval()
     out = []
     with torch.no_grad():
-        for batch, _ in batches(tokenizer, texts):
+        for batch in batches(tokenizer, texts):
             out.append(model(**batch).numpy())
     return np.concatenate(out) if out else np.zeros((0, 384), np.float32)
 
@@ -266,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = base_dir()
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = Pooled.build(base)
+    model = pooled_model(base)
     train = encoder_data.items(("train",))
     texts = [t for t, *_ in train]
     index = {label: i for i, label in enumerate(LABELS)}
@@ -315,11 +310,11 @@ def choose_threshold(encoder, coef, intercept, val) -> float:
     # At threshold 0.5 an article's score for a type is its combined score itself, so
     # one pass gives every threshold's answer.
     model = EncoderEventModel(encoder, coef, intercept, LABELS, None, 0.5)
-    best_types = []
+    best_types = []  # (the article's best type, its score) of each validation item
     for text, *_ in val:
         _primary, scores, _evidence = model.classify(None, article_sentences(text)[:LEAD_SENTENCES])
-        best_types.append(max((t for t in scores if t != NONE), key=scores.get))
-        best_types[-1] = (best_types[-1], scores[best_types[-1]])
+        label = max((t for t in scores if t != NONE), key=scores.get)
+        best_types.append((label, scores[label]))
     gold = [label for _, label, *_ in val]
     results = {}
     for threshold in np.arange(0.2, 0.96, 0.05):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from newsbeam.tagging.events import NONE, ArticleEvents, CuePatterns, compile_patterns
-from newsbeam.tagging.onnx_encoder import ENCODER_DIR, OnnxEncoder, shared_encoder
+from newsbeam.tagging.onnx_encoder import ENCODER_DIR, OnnxEncoder, linear_softmax, shared_encoder
 from newsbeam.tagging.stance_encoder import EncoderStance
 
 # Sentences after the headline that the encoder reads: the lead. Five sentences of a
@@ -33,23 +33,16 @@ class EncoderEventModel(ArticleEvents):
     threshold: float
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
-        logits = self.encoder.encode(sentences) @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_softmax(self.encoder.encode(sentences), self.coef, self.intercept)
 
     def sentence_scores(self, probs: np.ndarray) -> np.ndarray:
         """A sentence's probability of each type, as it is: the fine-tuned head is sure of
         itself, so the n-gram model's ratio against NONE (``sentence_event_scores``) is
         near 1 for whatever type a sentence leans to, and a sentence that half-states a
         request would tie with a headline that plainly reports talks."""
-        return sentence_type_probs(probs, self.labels.index(NONE))
-
-
-def sentence_type_probs(probs: np.ndarray, none: int) -> np.ndarray:
-    out = probs.copy()
-    out[:, none] = 0.0
-    return out
+        out = probs.copy()
+        out[:, self.labels.index(NONE)] = 0.0
+        return out
 
 
 def load(taxonomy: dict, path: Path | str = ENCODER_DIR) -> tuple[EncoderEventModel, EncoderStance | None]:

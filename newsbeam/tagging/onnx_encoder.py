@@ -130,6 +130,14 @@ class OnnxEncoder:
         return out
 
 
+def linear_softmax(vectors: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """A linear head's probabilities over pooled vectors (rows): the event and stance heads."""
+    logits = vectors @ coef.T + intercept
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 @functools.lru_cache(maxsize=4)
 def shared_encoder(path: str = str(ENCODER_DIR), max_length: int = 64) -> OnnxEncoder:
     """One encoder per process and model folder, whatever number of taggers use it."""

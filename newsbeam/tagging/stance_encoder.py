@@ -36,7 +36,6 @@ class EncoderStance:
 
     def probs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """(pairs, 3) probabilities over RELATED."""
-        logits = self.encoder.encode_pairs(pairs, PAIR_LENGTH) @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        from newsbeam.tagging.onnx_encoder import linear_softmax
+
+        return linear_softmax(self.encoder.encode_pairs(pairs, PAIR_LENGTH), self.coef, self.intercept)
