@@ -31,6 +31,34 @@ def test_a_worker_that_dies_loses_no_document(sample_config):
         assert_that(out[EXTRACTED] | beam.combiners.Count.Globally(), equal_to([20]), label="extracted")
 
 
+def test_a_document_sent_after_a_worker_died_is_not_lost(sample_config):
+    # The race CI met: a worker dies, the pool marks itself broken, and the next document
+    # arrives before any result was awaited. Its submit is refused; it must wait in line
+    # and be sent again with the others, not end the run.
+    import time
+
+    from newsbeam.transforms.pool import _POOLS, _PoolFn
+
+    fn = _PoolFn(2, *document_settings(sample_config), work=crash_on_mark)
+    fn.setup()
+    try:
+        fn.start_bundle()
+        list(fn.process(_doc(99, TEXT + CRASH_MARK)))
+        pool = _POOLS[fn._key][0]
+        deadline = time.monotonic() + 60
+        while not pool._broken and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool._broken, "the worker did not die"
+        list(fn.process(_doc(1)))
+        outputs = list(fn.finish_bundle())
+    finally:
+        fn.teardown()
+    failed = [(o.value.value.input, o.value.value.error_type) for o in outputs if getattr(o, "tag", None) == FAILED]
+    tagged = [o.value.article.input for o in outputs if not hasattr(o, "tag")]
+    assert failed == [("doc99", "WorkerDied")]
+    assert tagged == ["doc1"]
+
+
 def test_a_worker_that_cannot_load_its_models_fails_the_run(sample_config):
     extract_settings, tag_settings = document_settings(sample_config)
     broken = (tag_settings[0], tag_settings[1], tag_settings[2], "no-such-tier", tag_settings[4])

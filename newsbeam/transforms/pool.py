@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import apache_beam as beam
@@ -98,7 +98,15 @@ class _PoolFn(beam.DoFn):
 
     def _submit(self, doc: RawDocument) -> None:
         pool = self._start()
-        self._in_flight.append((doc, pool, pool.submit(self.work, doc)))
+        try:
+            future = pool.submit(self.work, doc)
+        except BrokenProcessPool as error:
+            # A worker died since the last result was collected: the pool refuses new
+            # work. The document waits in line with the error, and the first result
+            # awaited from this pool restarts it and sends it again (``_next_result``).
+            future = Future()
+            future.set_exception(error)
+        self._in_flight.append((doc, pool, future))
 
     def process(self, doc: RawDocument):
         self._submit(doc)
