@@ -180,7 +180,7 @@ def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     from newsbeam.stories import assign_stories, local_pairs, story_sig
     from newsbeam.tagging import Claim, Tagger
     from newsbeam.text import decode_bytes, sniff_format
-    from newsbeam.transforms.write import file_schema
+    from newsbeam.layout import file_schema
 
     files = sorted(pages.glob("*.html"))[:sample]
     cfg = load_config(None)

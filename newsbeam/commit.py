@@ -28,18 +28,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
+from newsbeam.layout import (
+    ARTICLES,
+    ERRORS,
+    SEEN,
+    STATE_DIR,
+    STORIES,
+    TMP_DIR,
+    journal_path,
+    manifest_path,
+    shard_name,
+    tmp_root,
+)
 from newsbeam.records import RowKey, ShardInfo, utcnow
-from newsbeam.state import SEEN, save_feed_state, seen_table
 from newsbeam.state import feed_validators as feed_validators
+from newsbeam.state import save_feed_state, seen_table
 from newsbeam.storage import write_table
-from newsbeam.stories import STORIES, StoryResult
+from newsbeam.stories import StoryResult
 
 LOGGER = logging.getLogger(__name__)
 
-ARTICLES = "articles"
-ERRORS = "errors"
-RUNS = "_runs"
-JOURNAL = "_commit.json"
 
 
 # Rows per batch when an article file is rewritten: the commit's memory stays bounded by
@@ -101,7 +109,7 @@ def commit_run(
     ``story_id`` (together with dropping deduplication's losers) and the run's
     ``stories/`` file is written. Returns the manifest.
     """
-    tmp_root = storage.join(output, storage.TMP_DIR, run_id)
+    run_tmp = tmp_root(output, run_id)
     story_ids = stories.assignment if stories is not None else None
     drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
     for key, _reason in losers:
@@ -118,11 +126,11 @@ def commit_run(
         files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
     story_state = None
     if stories is not None and stories.rows.num_rows:
-        relative = f"{STORIES}/part-{run_id}-0000.parquet"
-        write_table(storage.join(tmp_root, relative), stories.rows, compression)
-        moves.append((storage.join(tmp_root, relative), storage.join(output, relative)))
+        relative = f"{STORIES}/{shard_name(run_id, 0)}"
+        write_table(storage.join(run_tmp, relative), stories.rows, compression)
+        moves.append((storage.join(run_tmp, relative), storage.join(output, relative)))
         files.append({"path": relative, "kind": STORIES, "rows": stories.rows.num_rows})
-        story_state = storage.join(tmp_root, "_stories_state.parquet")
+        story_state = storage.join(run_tmp, "_stories_state.parquet")
         write_table(story_state, stories.state, compression)
 
     failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
@@ -160,7 +168,7 @@ def commit_run(
     }
     seen_tmp = None
     if winners:
-        seen_tmp = storage.join(tmp_root, "_seen.parquet")
+        seen_tmp = storage.join(run_tmp, "_seen.parquet")
         write_table(seen_tmp, seen_table(winners, run_id), compression)
     journal = {
         "run_id": run_id,
@@ -175,7 +183,7 @@ def commit_run(
     }
     # Everything the rest of the commit needs is in the journal: from here on a crash is
     # finished by the next run (roll forward), never undone.
-    storage.write_json_atomic(storage.join(tmp_root, JOURNAL), journal)
+    storage.write_json_atomic(journal_path(output, run_id), journal)
     finish_commit(journal)
     return manifest
 
@@ -209,7 +217,7 @@ def finish_commit(journal: dict) -> None:
             storage.rename(src, dst)
         crash_point(f"commit:renamed:{n}")
     crash_point("commit:before_manifest")
-    storage.write_json_atomic(storage.join(output, RUNS, f"{run_id}.json"), journal["manifest"])
+    storage.write_json_atomic(manifest_path(output, run_id), journal["manifest"])
     # Files replaced by the moves (compaction) go once the manifest has made them invisible.
     crash_point("commit:before_deletes")
     storage.delete([src for src in journal.get("deletes", [])])
@@ -223,7 +231,7 @@ def finish_commit(journal: dict) -> None:
     if journal.get("validators"):
         save_feed_state(state_path, journal["validators"])
     crash_point("commit:before_cleanup")
-    storage.delete_tree(storage.join(output, storage.TMP_DIR, run_id))
+    storage.delete_tree(tmp_root(output, run_id))
 
 
 def recover(output: str) -> list[str]:
@@ -235,17 +243,17 @@ def recover(output: str) -> list[str]:
     ids of the runs whose commits were finished.
     """
     finished = []
-    tmp = storage.join(output, storage.TMP_DIR)
-    for journal_path in storage.list_files(storage.join(tmp, "*", JOURNAL)):
+    tmp = storage.join(output, TMP_DIR)
+    for path in storage.list_files(journal_path(output, "*")):
         try:
-            journal = storage.read_json(journal_path)
+            journal = storage.read_json(path)
         except ValueError:
             continue  # a torn journal cannot exist (atomic write); ignore anything odd
         LOGGER.warning("finishing the interrupted commit of run %s", journal["run_id"])
         finish_commit(journal)
         finished.append(journal["run_id"])
     storage.delete_tree(tmp)
-    for pattern in (storage.join(output, RUNS, "*.tmp-*"), storage.join(output, "_state", "**", "*.tmp*")):
+    for pattern in (manifest_path(output, "*") + ".tmp-*", storage.join(output, STATE_DIR, "**", "*.tmp*")):
         storage.delete(storage.list_files(pattern))
     return finished
 

@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
-from newsbeam.commit import ARTICLES, ERRORS, JOURNAL, finish_commit
+from newsbeam.commit import finish_commit
+from newsbeam.layout import ARTICLES, ERRORS, STORIES, journal_path, shard_name, tmp_root
 from newsbeam.records import utcnow
 from newsbeam.storage import write_table
-from newsbeam.stories import STORIES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def read_all(files: list[str]) -> tuple[list[pa.Table], tuple[str, str] | None]:
 def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_ROWS, compression: str = "zstd") -> dict:
     """Compact every partition with at least ``min_files`` files; returns the manifest."""
     compact_id = f"compact-{uuid.uuid4().hex[:12]}"
-    tmp_root = storage.join(output, storage.TMP_DIR, compact_id)
+    run_tmp = tmp_root(output, compact_id)
     moves, deletes, done, skipped = [], [], [], []
     for directory, files in partitions(output).items():
         if len(files) < min_files:
@@ -77,8 +77,8 @@ def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_R
         table = pa.concat_tables(tables, promote_options="default")
         written = []
         for n, start in enumerate(range(0, max(1, table.num_rows), target_rows)):
-            name = f"part-{compact_id}-{n:04d}.parquet"
-            temp = storage.join(tmp_root, relative, name)
+            name = shard_name(compact_id, n)
+            temp = storage.join(run_tmp, relative, name)
             write_table(temp, table.slice(start, target_rows), compression)
             written.append(storage.join(directory, name))
             moves.append((temp, storage.join(directory, name)))
@@ -101,6 +101,6 @@ def compact(output: str, min_files: int = 2, target_rows: int = DEFAULT_TARGET_R
     if not done:
         return manifest
     journal = {"run_id": compact_id, "output": output, "state": None, "moves": moves, "deletes": deletes, "manifest": manifest}
-    storage.write_json_atomic(storage.join(tmp_root, JOURNAL), journal)
+    storage.write_json_atomic(journal_path(output, compact_id), journal)
     finish_commit(journal)
     return manifest

@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from newsbeam import storage
+from newsbeam.layout import ARTICLES, ERRORS, RUNS, STORIES, TMP_DIR, run_of
 from newsbeam.records import ARTICLE_SCHEMA, DERIVED_PARTITIONS, ERROR_SCHEMA
 from newsbeam.stories import STORY_SCHEMA
 
@@ -36,14 +37,6 @@ _PARTITION_TYPES = {"published_year": pa.int64()}
 for _name, (_src, _fmt) in DERIVED_PARTITIONS.items():
     if _fmt == "%Y-%m-%d":
         _PARTITION_TYPES[_name] = pa.date32()
-
-
-def run_of(file_name: str) -> str | None:
-    """The run id in a data file's name: ``part-<run id>-<shard>.parquet``."""
-    if not (file_name.startswith("part-") and file_name.endswith(".parquet")):
-        return None
-    stem = file_name[len("part-") : -len(".parquet")]
-    return stem.rsplit("-", 1)[0] if "-" in stem else None
 
 
 def committed_view(output: str) -> tuple[set[str], set[str]] | None:
@@ -59,8 +52,8 @@ def committed_view(output: str) -> tuple[set[str], set[str]] | None:
         selector = pafs.FileSelector(posixpath.join(root, sub), recursive=False, allow_not_found=True)
         return [i for i in fs.get_file_info(selector) if i.type != pafs.FileType.NotFound]
 
-    manifests = [i.path for i in listing("_runs") if i.path.endswith(".json")]
-    if not manifests and not listing(storage.TMP_DIR):
+    manifests = [i.path for i in listing(RUNS) if i.path.endswith(".json")]
+    if not manifests and not listing(TMP_DIR):
         return None
     runs = {posixpath.basename(p)[: -len(".json")] for p in manifests}
     removed: set[str] = set()
@@ -86,14 +79,14 @@ def committed_files(output: str, kind: str) -> tuple[pafs.FileSystem, str, list[
     return fs, root, files
 
 
-def committed_paths(output: str, kind: str = "articles") -> list[str]:
+def committed_paths(output: str, kind: str = ARTICLES) -> list[str]:
     """Committed data files of ``kind`` as paths or URIs a reader can open (local paths stay local)."""
     _fs, root, files = committed_files(output, kind)
     base = storage.join(output, kind)
     return [storage.join(base, posixpath.relpath(f, root)) for f in files]
 
 
-def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:
+def open_dataset(output: str, kind: str = ARTICLES) -> ds.Dataset | None:
     """``articles``, ``errors`` or ``stories`` of an output as one dataset (None when there is no file)."""
     fs, root, files = committed_files(output, kind)
     if not files:
@@ -103,7 +96,7 @@ def open_dataset(output: str, kind: str = "articles") -> ds.Dataset | None:
     partitioning = ds.partitioning(partition_schema, flavor="hive") if keys else None
     # The current schema, so that files written before a column was added read it as null
     # (a dataset otherwise takes its schema from the first file).
-    current = {"articles": ARTICLE_SCHEMA, "errors": ERROR_SCHEMA, "stories": STORY_SCHEMA}.get(kind)
+    current = {ARTICLES: ARTICLE_SCHEMA, ERRORS: ERROR_SCHEMA, STORIES: STORY_SCHEMA}.get(kind)
     schema = None
     if current is not None:
         fields = [f for f in current if f.name not in keys]

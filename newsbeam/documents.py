@@ -8,7 +8,6 @@ module only, not Beam (about a second less to start each).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import threading
@@ -16,31 +15,31 @@ import time
 
 from newsbeam.extraction import ExtractionError, Extractor
 from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Article, Failure, RawDocument, Stance, TaggedArticle
+from newsbeam.settings import ExtractSettings, TagSettings
 from newsbeam.tagging import Claim, Tagger
-from newsbeam.text import MAX_ARTICLE_CHARS
 
 LOGGER = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def shared_extractor(min_words: int, max_chars: int = MAX_ARTICLE_CHARS) -> Extractor:
+def shared_extractor(settings: ExtractSettings) -> Extractor:
     """One Extractor per process and setting: its language model alone is about 75 MB,
     and a pipeline has an extraction step per source of documents."""
-    return Extractor(min_words, max_chars)
+    return Extractor(settings.min_words, settings.max_article_chars)
 
 
 _TAGGERS: dict[str, Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
-def shared_tagger(taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
-                  actors: dict | None = None) -> Tagger:
+def shared_tagger(settings: TagSettings) -> Tagger:
     """One Tagger per process and configuration, however many tagging steps use it."""
-    key = json.dumps([taxonomy, tone_lexicon, claims, tier, actors], sort_keys=True)
+    key = settings.key()
     with _TAGGERS_LOCK:
         tagger = _TAGGERS.get(key)
         if tagger is None:
-            tagger = _TAGGERS[key] = Tagger(taxonomy, tone_lexicon, [Claim(i, t) for i, t in claims], tier=tier, actors=actors)
+            tagger = _TAGGERS[key] = Tagger(settings.taxonomy, settings.tone_lexicon, [Claim(i, t) for i, t in settings.claims],
+                                            tier=settings.model, actors=settings.actors)
     return tagger
 
 
@@ -93,7 +92,7 @@ _WORKER: tuple[Extractor, Tagger] | None = None
 _WORKER_ERROR: str | None = None
 
 
-def start_worker(extract_settings: tuple, tag_settings: tuple, parent: int | None = None) -> None:
+def start_worker(extract_settings: ExtractSettings, tag_settings: TagSettings, parent: int | None = None) -> None:
     """A pool worker's initializer: its extractor and tagger, built once, and a watch on
     ``parent`` (its pid): a worker ends when the run that started it is gone.
 
@@ -104,7 +103,7 @@ def start_worker(extract_settings: tuple, tag_settings: tuple, parent: int | Non
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), name="newsbeam-parent-watch", daemon=True).start()
     try:
-        _WORKER = (shared_extractor(*extract_settings), shared_tagger(*tag_settings))
+        _WORKER = (shared_extractor(extract_settings), shared_tagger(tag_settings))
     except Exception as exc:  # noqa: BLE001 - re-raised by every task (see above)
         _WORKER_ERROR = f"{type(exc).__name__}: {exc}"
 

@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 from newsbeam import storage
+from newsbeam.layout import LOCK_NAME
 
 LOGGER = logging.getLogger(__name__)
 
-LOCK_NAME = ".newsbeam.lock"
 
 
 def lock_path(output: str) -> str:

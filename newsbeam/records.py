@@ -26,6 +26,8 @@ STAGE_FETCH = "fetch"
 STAGE_EXTRACT = "extract"
 STAGE_TAG = "tag"
 
+# The output every step sends its Failures (error rows) to: one name for all drivers.
+FAILED = "failed"
 
 
 def utcnow() -> dt.datetime:

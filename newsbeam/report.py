@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 
 from newsbeam import storage
+from newsbeam.layout import manifest_path
 
 LOGGER = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _aggregate(output: str, since: str | None, until: str | None, thorough: bool
         agg.errors = con.execute(
             f"SELECT stage, error_type, count(*) n FROM {errors} GROUP BY ALL ORDER BY n DESC, stage, error_type"
         ).fetchall()
-    agg.runs = len(storage.list_files(storage.join(output, "_runs", "*.json")))
+    agg.runs = len(storage.list_files(manifest_path(output, "*")))
     return agg
 
 

@@ -16,14 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
+from newsbeam.layout import FEEDS_STATE, SEEN
 from newsbeam.records import utcnow
 from newsbeam.text import stable_id
 from newsbeam.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
 
-SEEN = "seen"
-FEEDS_STATE = "feeds.json"
 
 SEEN_SCHEMA = pa.schema(
     [

@@ -20,7 +20,6 @@ from apache_beam.io.filesystems import FileSystems
 
 LOGGER = logging.getLogger(__name__)
 
-TMP_DIR = "_tmp"
 
 
 _OPTIONS = None

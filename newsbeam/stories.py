@@ -64,12 +64,12 @@ import pyarrow.parquet as pq
 from rensa import RMinHash
 
 from newsbeam import storage
+from newsbeam.layout import STORIES
 from newsbeam.records import utcnow
 from newsbeam.text import stable_id
 
 LOGGER = logging.getLogger(__name__)
 
-STORIES = "stories"  # the output kind, and the state's directory
 NUM_PERM = 128
 BANDS, ROWS = 64, 2  # a pair at Jaccard 0.14 becomes a candidate with p = 0.72, at 0.2 with 0.93, at 0.3 with 0.9997
 SEED = 1

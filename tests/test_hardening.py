@@ -58,7 +58,7 @@ def test_implausible_dates_are_unknown_and_partitions_stay_readable(tmp_path):
 
 
 def test_partition_dates_are_zero_padded():
-    from newsbeam.transforms.write import format_partition_date
+    from newsbeam.layout import format_partition_date
 
     assert format_partition_date(dt.datetime(999, 1, 2, tzinfo=dt.timezone.utc), "%Y-%m-%d") == "0999-01-02"
 

@@ -6,6 +6,8 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+import dataclasses
+
 from newsbeam.pipelines.batch import document_settings
 from newsbeam.records import KIND_TEXT, RawDocument
 from newsbeam.transforms.pool import EXTRACTED, FAILED, ExtractAndTagInPool
@@ -61,7 +63,7 @@ def test_a_document_sent_after_a_worker_died_is_not_lost(sample_config):
 
 def test_a_worker_that_cannot_load_its_models_fails_the_run(sample_config):
     extract_settings, tag_settings = document_settings(sample_config)
-    broken = (tag_settings[0], tag_settings[1], tag_settings[2], "no-such-tier", tag_settings[4])
+    broken = dataclasses.replace(tag_settings, model="no-such-tier")
     with pytest.raises(Exception, match="could not load the extractor and tagger"):
         with TestPipeline() as p:
             _ = p | beam.Create([_doc(1)]) | ExtractAndTagInPool(2, extract_settings, broken)

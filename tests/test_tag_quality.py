@@ -8,6 +8,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from newsbeam.records import UTC, Article
+from newsbeam.settings import TagSettings
 from newsbeam.transforms.tag import TagArticles
 from tests.conftest import needs_shared_data, run_cli
 
@@ -159,8 +160,8 @@ def test_pipeline_and_tag_cli_give_the_same_tags(tmp_path, sample_config):
     cli = json.loads(out.read_text())
     expected = (cli["event_type"], tuple(s["label"] for s in cli["stances"]), round(cli["event_scores"]["ASSAULT"], 4))
     with TestPipeline() as p:
-        tagged = p | beam.Create([article]) | TagArticles(sample_config.taxonomy, sample_config.tone_lexicon, claims,
-                                                          sample_config.tagging_model)
+        tagged = p | beam.Create([article]) | TagArticles(TagSettings(sample_config.taxonomy, sample_config.tone_lexicon,
+                                                                      tuple(claims), sample_config.tagging_model))
         assert_that(
             tagged.tagged | beam.Map(lambda t: (t.event_type, tuple(s.label for s in t.stances), round(t.event_scores["ASSAULT"], 4))),
             equal_to([expected]),

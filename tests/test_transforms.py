@@ -6,12 +6,14 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from newsbeam.commit import ARTICLES, ERRORS
+from newsbeam.layout import ARTICLES, ERRORS
 from newsbeam.records import KIND_HTML, KIND_TEXT, UTC, Article, FeedItem, RawDocument, RowKey
+from newsbeam.settings import ExtractSettings, TagSettings
 from newsbeam.transforms.dedup import LOSERS, Dedup
 from newsbeam.transforms.extract import ExtractArticles
 from newsbeam.transforms.fetch import FetchArticles
-from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
+from newsbeam.records import FAILED
+from newsbeam.transforms.read import MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import WriteShards
 from tests.conftest import REPO
@@ -78,7 +80,7 @@ def test_extract_articles_with_dead_letters():
     empty = RawDocument(input="e", kind=KIND_HTML, body="<html><body></body></html>")
     short = RawDocument(input="s", kind=KIND_TEXT, body="too short")
     with TestPipeline() as p:
-        out = p | beam.Create([good, empty, short]) | ExtractArticles(min_words=20)
+        out = p | beam.Create([good, empty, short]) | ExtractArticles(ExtractSettings(min_words=20))
         assert_that(out.articles | beam.Map(lambda a: a.title), equal_to(["Attack near Orrin Pass kills six as talks falter"]))
         assert_that(out[FAILED] | beam.Map(lambda f: (f.input, f.stage, f.error_type)), equal_to([("e", "extract", "EmptyExtraction"), ("s", "extract", "TooShort")]), label="failed")
 
@@ -96,9 +98,9 @@ def test_tag_articles_and_its_dead_letter(sample_config):
 
     broken = dataclasses.replace(_article(2), text=None)  # a tagger crash on this article
     with TestPipeline() as p:
-        out = p | beam.Create([_article(1), broken]) | TagArticles(
-            sample_config.taxonomy, sample_config.tone_lexicon, [(c.id, c.text) for c in sample_config.claims]
-        )
+        out = p | beam.Create([_article(1), broken]) | TagArticles(TagSettings(
+            sample_config.taxonomy, sample_config.tone_lexicon, tuple((c.id, c.text) for c in sample_config.claims)
+        ))
         assert_that(out.tagged | beam.Map(lambda t: (t.event_type, len(t.stances))), equal_to([("ASSAULT", len(sample_config.claims))]))
         assert_that(out[FAILED] | beam.Map(lambda f: (f.stage, f.input)), equal_to([("tag", "in2")]), label="failed")
 

@@ -48,7 +48,7 @@ def test_same_site_uses_the_public_suffix_list():
 
 
 def test_a_page_cannot_claim_another_sites_article_as_canonical():
-    from newsbeam.transforms.fetch import page_canonical
+    from newsbeam.fetching import page_canonical
 
     hostile = '<html><head><link rel="canonical" href="https://victim.example/world/story-1"></head></html>'
     assert page_canonical(hostile, "https://evil.example/x") == "https://evil.example/x"

@@ -6,15 +6,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import logging
-import secrets
 
 import apache_beam as beam
 
 from newsbeam import storage
-from newsbeam.commit import ARTICLES, ERRORS
+from newsbeam.layout import ARTICLES, ERRORS
 from newsbeam.pipelines.config import ResolvedConfig
+from newsbeam.records import FAILED
+from newsbeam.settings import ExtractSettings, OutputSettings, TagSettings
 from newsbeam.stories import load_open
 from newsbeam.transforms.dedup import LOSERS, Dedup, LoadSeen
 from newsbeam.transforms.extract import ExtractArticles
@@ -26,20 +27,13 @@ from newsbeam.transforms.fetch import (
     DropKnownItems,
     FetchArticles,
     ReadFeeds,
-    policy_from_config,
 )
 from newsbeam.transforms.pool import EXTRACTED, ExtractAndTagInPool
-from newsbeam.transforms.read import FAILED, MatchInputs, ReadLocalInputs
+from newsbeam.transforms.read import MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import CommitRun, WriteShards
 
 LOGGER = logging.getLogger(__name__)
-
-
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """Sortable by time, unique across concurrent launches: ``20261122T003100Z-1a2b3c``."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def _count(label: str, pcoll):
@@ -50,10 +44,9 @@ def _count(label: str, pcoll):
     )
 
 
-def document_settings(cfg: ResolvedConfig) -> tuple[tuple, tuple]:
-    """The arguments of the extractor and of the tagger (``newsbeam.documents``) for ``cfg``."""
-    return ((cfg.read.min_words, cfg.read.max_article_chars),
-            (cfg.taxonomy, cfg.tone_lexicon, [(c.id, c.text) for c in cfg.claims], cfg.tagging_model, cfg.actors))
+def document_settings(cfg: ResolvedConfig) -> tuple[ExtractSettings, TagSettings]:
+    """The extractor's and the tagger's settings for ``cfg`` (``newsbeam.documents``)."""
+    return cfg.extract_settings(), cfg.tag_settings()
 
 
 class ProcessDocuments(beam.PTransform):
@@ -65,38 +58,33 @@ class ProcessDocuments(beam.PTransform):
     while a chain from each source stays fused and its memory bounded.
     """
 
-    def __init__(self, cfg: ResolvedConfig, output: str, run_id: str, workers: int = 1):
+    def __init__(self, cfg: ResolvedConfig, out: OutputSettings, run_id: str, workers: int = 1):
         super().__init__()
-        self.cfg, self.output, self.run_id, self.workers = cfg, output, run_id, workers
+        self.cfg, self.out, self.run_id, self.workers = cfg, out, run_id, workers
 
     def expand(self, documents):
-        cfg, out_cfg = self.cfg, self.cfg.output
-        extract_settings, tag_settings = document_settings(cfg)
+        extract_settings, tag_settings = document_settings(self.cfg)
         if self.workers > 1:
             pooled = documents | "ExtractAndTag" >> ExtractAndTagInPool(self.workers, extract_settings, tag_settings)
             tagged, extracted = pooled.tagged, pooled[EXTRACTED]
             failed = pooled[FAILED]
         else:
-            extraction = documents | "Extract" >> ExtractArticles(*extract_settings)
-            tagging = extraction.articles | "Tag" >> TagArticles(*tag_settings)
+            extraction = documents | "Extract" >> ExtractArticles(extract_settings)
+            tagging = extraction.articles | "Tag" >> TagArticles(tag_settings)
             tagged, extracted = tagging.tagged, extraction.articles
             failed = (extraction[FAILED], tagging[FAILED]) | "Failures" >> beam.Flatten()
+        out = self.out
         written = tagged | "Write" >> WriteShards(
-            ARTICLES, self.output, self.run_id, out_cfg.partition_by, out_cfg.compression, out_cfg.max_rows_per_file,
-            stories=cfg.stories.enabled,
+            ARTICLES, out.path, self.run_id, list(out.partition_by), out.compression, out.max_rows_per_file,
+            stories=out.stories is not None,
         )
         counts = (_count("Extracted", extracted), _count("Tagged", tagged)) | "Counts" >> beam.Flatten()
         return {"keys": written.keys, "shards": written.shards, FAILED: failed, "counts": counts,
                 "signatures": written.signatures}
 
 
-def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: int = 1) -> None:
-    """Add the whole batch job to ``p``; with ``workers`` above 1, documents are extracted
-    and tagged on that many local processes (``newsbeam.transforms.pool``)."""
-    output = storage.absolute(cfg.output_path)
-    state = storage.absolute(cfg.state_path)
-    out_cfg = cfg.output
-
+def _read_inputs(p: beam.Pipeline, cfg: ResolvedConfig):
+    """Local inputs and feed files: (matched files, read documents and feed entries)."""
     # Feed files on disk are read like any input (their content says they are feeds).
     local_feeds = [(f.url, f.source) for f in cfg.feeds if storage.is_local(f.url)]
     specs = p | "InputGlobs" >> beam.Create([(i.path, i.source) for i in cfg.inputs] + local_feeds)
@@ -106,51 +94,55 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: 
         | "SpreadFiles" >> beam.Reshuffle()
         | "ReadInputs" >> ReadLocalInputs(cfg.read.max_file_bytes, cfg.read.max_article_chars)
     )
-    policy = policy_from_config(cfg.fetch)
+    return matched, read
+
+
+def _poll_feeds(p: beam.Pipeline, cfg: ResolvedConfig, state: str):
     remote_feeds = [(f.url, f.source) for f in cfg.feeds if not storage.is_local(f.url)]
-    polled = (
+    return (
         p
         | "FeedUrls" >> beam.Create(remote_feeds)
         | "SpreadFeeds" >> beam.Reshuffle()
-        | "ReadFeeds" >> ReadFeeds(policy, state)
+        | "ReadFeeds" >> ReadFeeds(cfg.fetch.policy(), state)
     )
-    seen = p | "LoadSeen" >> LoadSeen(state)
+
+
+def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: int = 1) -> None:
+    """Add the whole batch job to ``p``; with ``workers`` above 1, documents are extracted
+    and tagged on that many local processes (``newsbeam.transforms.pool``)."""
+    out = cfg.output_settings()
+    out = dataclasses.replace(out, path=storage.absolute(out.path), state=storage.absolute(out.state))
+    matched, read = _read_inputs(p, cfg)
+    polled = _poll_feeds(p, cfg, out.state)
+    seen = p | "LoadSeen" >> LoadSeen(out.state)
     seen_ids = seen | "SeenIds" >> beam.FlatMap(lambda s: [s[0], s[2]] if s[2] else [s[0]])
     feed_items = (read.feed_items, polled.items) | "AllFeedItems" >> beam.Flatten()
     new_items = feed_items | "DropKnownItems" >> DropKnownItems(seen_ids)
     fetched = new_items.items | "FetchArticles" >> FetchArticles(
-        cfg.read.min_words, policy if cfg.fetch.enabled else None
+        cfg.read.min_words, cfg.fetch.policy() if cfg.fetch.enabled else None
     )
     branches = [
-        read.documents | "LocalDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
-        fetched[FULL_TEXT] | "FeedDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
-        fetched[PAGES] | "FetchedDocuments" >> ProcessDocuments(cfg, output, run_id, workers),
+        read.documents | "LocalDocuments" >> ProcessDocuments(cfg, out, run_id, workers),
+        fetched[FULL_TEXT] | "FeedDocuments" >> ProcessDocuments(cfg, out, run_id, workers),
+        fetched[PAGES] | "FetchedDocuments" >> ProcessDocuments(cfg, out, run_id, workers),
     ]
     failures = [matched[FAILED], read[FAILED], polled[FAILED], fetched[FAILED]] + [b[FAILED] for b in branches]
     error_shards = failures | "AllFailures" >> beam.Flatten() | "WriteErrors" >> WriteShards(
-        ERRORS, output, run_id, [], out_cfg.compression, out_cfg.max_rows_per_file
+        ERRORS, out.path, run_id, [], out.compression, out.max_rows_per_file
     )
-    keys = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten()
-    deduped = keys | "Dedup" >> Dedup(seen)
-    # The open stories of earlier runs; no state is read when stories are off.
-    open_stories = (
-        p | "StoryState" >> beam.Create([state] if cfg.stories.enabled else []) | "LoadOpenStories" >> beam.FlatMap(load_open)
-    )
+    deduped = [b["keys"] for b in branches] | "AllKeys" >> beam.Flatten() | "Dedup" >> Dedup(seen)
     counts = [
         _count("FilesMatched", matched.files),
         _count("DocumentsRead", read.documents),
         _count("FeedItems", feed_items),
         _count("NewFeedItems", new_items.items),
     ] + [b["counts"] for b in branches]
-    shards = [b["shards"] for b in branches] + [error_shards.shards]
-    summary_base = {
-        "config": cfg.source_file,
-        "inputs": [i.path for i in cfg.inputs],
-        "feeds": [f.url for f in cfg.feeds],
-        "partition_by": list(out_cfg.partition_by),
-    }
+    # The open stories of earlier runs; no state is read when stories are off.
+    open_stories = (
+        p | "StoryState" >> beam.Create([out.state] if out.stories else []) | "LoadOpenStories" >> beam.FlatMap(load_open)
+    )
     _ = (
-        shards | "AllShards" >> beam.Flatten(),
+        [b["shards"] for b in branches] + [error_shards.shards] | "AllShards" >> beam.Flatten(),
         deduped["winners"],
         deduped[LOSERS],
         counts | "AllCounts" >> beam.Flatten(),
@@ -159,4 +151,14 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: 
         new_items.skipped,
         open_stories,
         [b["signatures"] for b in branches] | "AllSignatures" >> beam.Flatten(),
-    ) | "CommitRun" >> CommitRun(output, state, run_id, summary_base, out_cfg.compression, cfg.stories.settings())
+    ) | "CommitRun" >> CommitRun(out.path, out.state, run_id, summary_base(cfg), out.compression, out.stories)
+
+
+def summary_base(cfg: ResolvedConfig) -> dict:
+    """What a run's manifest says of its config."""
+    return {
+        "config": cfg.source_file,
+        "inputs": [i.path for i in cfg.inputs],
+        "feeds": [f.url for f in cfg.feeds],
+        "partition_by": list(cfg.output.partition_by),
+    }

@@ -149,8 +149,8 @@ def cmd_run(argv: list[str]) -> int:
         return _fail(problem, EXIT_FAILED)
     _warn_empty_globs(cfg)
 
+    from newsbeam.layout import new_run_id
     from newsbeam.locking import OutputLock
-    from newsbeam.pipelines.batch import new_run_id
 
     run_id = new_run_id()
     lock = OutputLock(output, run_id, wait=args.wait)
@@ -219,7 +219,7 @@ def _local_workers(workers: int, options) -> int:
 def _run_locked(cfg, options, output: str, run_id: str, workers: int = 1) -> int:
     """The run proper, with the output's lock held: recover, run, commit, report."""
 
-    from newsbeam import storage
+    from newsbeam import layout, storage
     from newsbeam.commit import recover
     from newsbeam.pipelines.batch import build_pipeline
 
@@ -236,7 +236,7 @@ def _run_locked(cfg, options, output: str, run_id: str, workers: int = 1) -> int
     state = result.wait_until_finish()
     if str(state) not in ("DONE", "PipelineState.DONE"):
         return _fail(f"pipeline ended in state {state}", EXIT_FAILED)
-    manifest_path = storage.join(output, "_runs", f"{run_id}.json")
+    manifest_path = layout.manifest_path(output, run_id)
     try:
         manifest = storage.read_json(manifest_path)
     except Exception as exc:  # noqa: BLE001 - the pipeline finished but did not commit
@@ -268,8 +268,8 @@ def cmd_tag(argv: list[str]) -> int:
     parser.add_argument("--config", help="config whose taxonomy and claims to use")
     args = parser.parse_args(argv)
 
+    from newsbeam.documents import shared_tagger
     from newsbeam.pipelines.config import ConfigError, load_config
-    from newsbeam.tagging import Claim, Tagger
 
     try:
         cfg = load_config(args.config)
@@ -278,8 +278,7 @@ def cmd_tag(argv: list[str]) -> int:
     problem = _tag_paths_problem(args.input, args.output)
     if problem:
         return _fail(problem, EXIT_CONFIG)
-    tagger = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims], tier=cfg.tagging_model,
-                    actors=cfg.actors)
+    tagger = shared_tagger(cfg.tag_settings())
     # Bytes in, so that one line that is not UTF-8 is an error row, not the end of the run.
     try:
         src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")

@@ -8,6 +8,7 @@ the config file; the output path is relative to the current directory.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -17,7 +18,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import newsbeam
+from newsbeam.http import FetchPolicy
+from newsbeam.layout import default_state
 from newsbeam.records import PARTITION_COLUMNS
+from newsbeam.settings import (
+    MAX_ARTICLE_CHARS,
+    MAX_FILE_BYTES,
+    MAX_ROWS_PER_FILE,
+    MIN_WORDS,
+    MODEL_DEFAULT,
+    ExtractSettings,
+    OutputSettings,
+    TagSettings,
+)
 from newsbeam.stories import DEFAULT_THRESHOLD as DEFAULT_STORY_THRESHOLD
 
 LOGGER = logging.getLogger(__name__)
@@ -53,7 +66,7 @@ class OutputConfig(_Strict):
     partition_by: list[str] = Field(default_factory=lambda: ["published_date"])
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     # Rows per Parquet file before a writer starts a new one: bounds worker memory.
-    max_rows_per_file: int = Field(default=5000, ge=1)
+    max_rows_per_file: int = Field(default=MAX_ROWS_PER_FILE, ge=1)
 
     @field_validator("partition_by")
     @classmethod
@@ -68,21 +81,21 @@ class OutputConfig(_Strict):
 
 class ReadConfig(_Strict):
     # Larger inputs are error rows, not memory spikes: a news page is well under 5 MB.
-    max_file_bytes: int = Field(default=10_000_000, ge=1024)
+    max_file_bytes: int = Field(default=MAX_FILE_BYTES, ge=1024)
     # Extracted articles shorter than this are error rows (link posts, stubs, paywalls).
-    min_words: int = Field(default=20, ge=1)
+    min_words: int = Field(default=MIN_WORDS, ge=1)
     # Links out of an input directory or glob's tree are error rows unless this is on.
     follow_links: bool = False
     # An article's text is cut at this many characters (a book-length "article" is a dump,
     # and a 100 MB JSON line would otherwise take gigabytes); a JSON line longer than four
     # times this in bytes is an error row before it is parsed.
-    max_article_chars: int = Field(default=500_000, ge=1000)
+    max_article_chars: int = Field(default=MAX_ARTICLE_CHARS, ge=1000)
 
 
 class FetchConfig(_Strict):
     # Off: entries without full text become error rows instead of requests (offline runs).
     enabled: bool = True
-    user_agent: str = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam; news research crawler)"
+    user_agent: str = FetchPolicy.user_agent
 
     @field_validator("user_agent")
     @classmethod
@@ -93,25 +106,29 @@ class FetchConfig(_Strict):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
-    allow_private_network: bool = False
+    # The defaults are FetchPolicy's (newsbeam.http), declared once there.
+    allow_private_network: bool = FetchPolicy.allow_private_network
     # Link-local addresses and cloud metadata services (169.254.0.0/16, fe80::/10,
     # fd00:ec2::254) stay refused under allow_private_network; only this lifts that.
-    allow_link_local_network: bool = False
-    respect_robots: bool = True
-    connect_timeout: float = Field(default=10.0, gt=0)
-    total_timeout: float = Field(default=30.0, gt=0)
-    max_bytes: int = Field(default=10_000_000, ge=1024)
-    max_redirects: int = Field(default=5, ge=0)
-    retries: int = Field(default=3, ge=0)
-    backoff: float = Field(default=0.5, ge=0)
-    max_retry_after: float = Field(default=60.0, ge=0)
-    concurrency: int = Field(default=64, ge=1)
-    per_host_concurrency: int = Field(default=2, ge=1)
-    min_host_delay: float = Field(default=0.0, ge=0)
+    allow_link_local_network: bool = FetchPolicy.allow_link_local_network
+    respect_robots: bool = FetchPolicy.respect_robots
+    connect_timeout: float = Field(default=FetchPolicy.connect_timeout, gt=0)
+    total_timeout: float = Field(default=FetchPolicy.total_timeout, gt=0)
+    max_bytes: int = Field(default=FetchPolicy.max_bytes, ge=1024)
+    max_redirects: int = Field(default=FetchPolicy.max_redirects, ge=0)
+    retries: int = Field(default=FetchPolicy.retries, ge=0)
+    backoff: float = Field(default=FetchPolicy.backoff, ge=0)
+    max_retry_after: float = Field(default=FetchPolicy.max_retry_after, ge=0)
+    concurrency: int = Field(default=FetchPolicy.concurrency, ge=1)
+    per_host_concurrency: int = Field(default=FetchPolicy.per_host_concurrency, ge=1)
+    min_host_delay: float = Field(default=FetchPolicy.min_host_delay, ge=0)
+
+    def policy(self) -> FetchPolicy:
+        """The fetcher's settings (the same names, less ``enabled``)."""
+        names = {f.name for f in dataclasses.fields(FetchPolicy)}
+        return FetchPolicy(**{k: v for k, v in self.model_dump().items() if k in names})
 
 
-# The tagging tier a config gets when it names none (see TaggingConfig.model).
-MODEL_DEFAULT = "fast"
 
 
 class TaggingConfig(_Strict):
@@ -167,9 +184,20 @@ class ResolvedConfig(BaseModel):
     taxonomy: dict[str, Any]
     tone_lexicon: dict[str, Any]
     claims: list[ClaimSpec]
-    tagging_model: str = "fast"
+    tagging_model: str = MODEL_DEFAULT
     actors: dict[str, Any] | None = None
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
+
+    def extract_settings(self) -> ExtractSettings:
+        return ExtractSettings(self.read.min_words, self.read.max_article_chars)
+
+    def tag_settings(self) -> TagSettings:
+        return TagSettings(self.taxonomy, self.tone_lexicon, tuple((c.id, c.text) for c in self.claims),
+                           self.tagging_model, self.actors)
+
+    def output_settings(self) -> OutputSettings:
+        return OutputSettings(self.output_path, self.state_path, tuple(self.output.partition_by),
+                              self.output.compression, self.output.max_rows_per_file, self.stories.settings())
 
     @property
     def output_path(self) -> str:
@@ -177,7 +205,7 @@ class ResolvedConfig(BaseModel):
 
     @property
     def state_path(self) -> str:
-        return self.state or self.output.path.rstrip("/") + "/_state"
+        return self.state or default_state(self.output.path)
 
 
 def packaged_config_dir() -> Path:

@@ -1,15 +1,13 @@
-"""The streaming pipeline: ``PeriodicImpulse`` drives the polls; each poll's new articles
-are written and committed as one small batch.
+"""The streaming driver: ``PeriodicImpulse`` ticks, and each tick is one poll of the core's
+``Poller`` (``newsbeam.polling``): poll the feeds, fetch the new entries' pages, extract,
+tag, then write and commit the batch with the same journaled commit as a batch run.
 
-Each impulse element is one poll, handled whole by ``_PollAndCommitFn``: poll the feeds
-(conditional GET), keep the entries not stored yet, fetch their pages concurrently,
-extract, tag, then write and commit the batch with the same journaled commit as a batch
-run (data files, manifest, seen ids). Doing the batch inside one element, rather than
-per bundle or per window, makes the batch boundary the same on every runner: the
-DirectRunner keeps an unbounded source's whole output in one bundle, and a shuffle after
-it would never fire there. Deduplication holds across batches and restarts: the seen ids
-are loaded from the state at start and extended after every commit, and checked again
-at commit time, so a retried element writes nothing twice.
+Doing the batch inside one element, rather than per bundle or per window, makes the batch
+boundary the same on every runner: the DirectRunner keeps an unbounded source's whole
+output in one bundle, and a shuffle after it would never fire there. Deduplication holds
+across batches and restarts: the known ids are loaded from the state at start and
+extended after every commit, and checked again at commit time, so a retried element
+writes nothing twice.
 
 Feed validators (ETag, Last-Modified) are kept in memory only: after a restart the first
 poll of each feed is a full GET, so an entry whose batch died with the process is listed
@@ -19,7 +17,6 @@ the failed entry is tried again at the next poll.
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import signal
@@ -31,53 +28,30 @@ import apache_beam as beam
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 
 from newsbeam import storage
-from newsbeam.commit import ARTICLES, ERRORS, commit_run
-from newsbeam.pipelines.batch import new_run_id
 from newsbeam.pipelines.config import ResolvedConfig
 from newsbeam.pipelines.stopping import EARLY_STOP
-from newsbeam.records import Failure, FeedItem, RowKey, TaggedArticle, article_row, error_row
-from newsbeam.state import read_seen, seen_files, url_id
-from newsbeam.stories import run_stories, story_sig
-from newsbeam.text import MAX_ARTICLE_CHARS
-from newsbeam.transforms.fetch import FAILED, RETRY_FEEDS, _FetchFeedFn, _FetchPageFn, policy_from_config
-from newsbeam.transforms.write import file_schema, partition_dir, write_shard
+from newsbeam.polling import KnownIds, Poller, StreamSettings
 
 LOGGER = logging.getLogger(__name__)
 
-# Errors after which the same URL is worth trying again at the next poll.
-TRANSIENT = ("ConnectionError", "Timeout", "DNSError", "RobotsUnavailable", "HTTP429", "HTTP500", "HTTP502", "HTTP503", "HTTP504")
-# An entry handed to the fetcher is not listed again for this long (unless it failed).
-IN_FLIGHT_SECONDS = 600.0
-
 
 class StreamState:
-    """What the streaming DoFns of one process share: seen ids, validators, the stop flag.
+    """What the stream's DoFns of one process share: the known ids, the stop flag, counts.
 
     Beam DoFns are separate objects, but on one worker they run in one process; this
-    registry, keyed by the state path, is how the writer's commits reach the poller's
-    filter. Correctness does not depend on it (the writer re-checks the seen ids).
+    registry, keyed by the state path, is how a commit reaches the next poll's filter and
+    how a signal reaches the poll in flight. Correctness does not depend on it (the
+    commit re-checks the known ids).
     """
 
     _registry: dict[str, StreamState] = {}
     _lock = threading.Lock()
 
     def __init__(self, state_path: str):
-        self.state_path = state_path
-        self.article_ids: set[str] = set()
-        self.fingerprints: set[str] = set()
-        self.url_ids: set[str] = set()
-        self.in_flight: dict[str, float] = {}
-        self.validators: dict[str, dict] = {}
+        self.known = KnownIds(state_path)
         self.batches = 0
         self.busy = 0
         self.stop = threading.Event()
-        self.mutex = threading.Lock()
-        for path in seen_files(state_path):
-            for article_id, fingerprint, uid in read_seen(path):
-                self.article_ids.add(article_id)
-                self.fingerprints.add(fingerprint)
-                if uid:
-                    self.url_ids.add(uid)
 
     @classmethod
     def get(cls, state_path: str) -> StreamState:
@@ -86,44 +60,19 @@ class StreamState:
                 cls._registry[state_path] = cls(state_path)
             return cls._registry[state_path]
 
-    def known(self, key: str) -> bool:
-        return key in self.url_ids or key in self.article_ids
-
-
-def _values(outputs: list, tag: str | None = None) -> list:
-    """The plain (tag None) or tagged values of a step's ``handle`` outputs."""
-    if tag is None:
-        return [o for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)]
-    return [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput) and o.tag == tag]
-
 
 class _PollAndCommitFn(beam.DoFn):
-    """One poll: feeds -> new entries -> pages -> articles -> tags -> one committed batch."""
+    """One tick: one ``Poller.poll_once`` (feeds -> new entries -> pages -> tags -> one commit)."""
 
-    def __init__(self, cfg_parts: dict, policy, output: str, state_path: str, feeds: list[tuple[str, str | None]]):
-        self.cfg = cfg_parts
-        self.policy = policy
-        self.output = output
-        self.state_path = state_path
-        self.feeds = feeds
+    def __init__(self, settings: StreamSettings):
+        self.settings = settings
 
     def setup(self):
-        from newsbeam.documents import shared_extractor, shared_tagger
-
-        self._shared = StreamState.get(self.state_path)
-        self._feed_fn = _FetchFeedFn(self.policy, self.state_path)
-        self._feed_fn.setup()
-        self._feed_fn._validators = self._shared.validators  # in memory only (see module doc)
-        self._page_fn = _FetchPageFn(self.policy)
-        self._page_fn._loop, self._page_fn._fetcher = self._feed_fn._loop, self._feed_fn._fetcher
-        # The same per-process extractor and tagger as the batch steps: a DoFn set up
-        # again (after a failed bundle) does not load the models again.
-        self._extractor = shared_extractor(self.cfg["min_words"], self.cfg.get("max_article_chars", MAX_ARTICLE_CHARS))
-        self._tagger = shared_tagger(self.cfg["taxonomy"], self.cfg["tone_lexicon"], [tuple(c) for c in self.cfg["claims"]],
-                                     self.cfg.get("tagging_model", "fast"), self.cfg.get("actors"))
+        self._shared = StreamState.get(self.settings.output.state)
+        self._poller = Poller(self.settings, self._shared.known)
 
     def teardown(self):
-        self._feed_fn.teardown()
+        self._poller.close()
 
     def process(self, _tick):
         shared = self._shared
@@ -131,108 +80,28 @@ class _PollAndCommitFn(beam.DoFn):
             raise StopStreaming()
         shared.busy += 1
         try:
-            yield self._poll_once()
+            manifest = self._poller.poll_once()
+            if manifest.get("run_id"):
+                shared.batches += 1
+            yield manifest
         finally:
             shared.busy -= 1
         if shared.stop.is_set():
             raise StopStreaming()
 
-    def _gather(self, fn, elements) -> list:
-        import asyncio
 
-        async def run_all():
-            return await asyncio.gather(*(fn.handle(e) for e in elements))
-
-        return [out for outs in self._feed_fn._loop.run(run_all()) for out in outs] if elements else []
-
-    def _poll_once(self) -> dict:
-        from newsbeam.documents import extract_then_tag
-        from newsbeam.transforms.fetch import item_document
-
-        shared = self._shared
-        polled = self._gather(self._feed_fn, self.feeds)
-        for status in _values(polled, "feed_status"):
-            if status.ok and (status.etag or status.last_modified):
-                shared.validators[status.url] = {"etag": status.etag, "last_modified": status.last_modified}
-        failures: list[Failure] = _values(polled, FAILED)
-        documents, to_fetch = [], []
-        for item in _values(polled):
-            if not self._is_new(item):
-                continue
-            doc = item_document(item, self.cfg["min_words"])
-            if doc is not None:
-                documents.append(doc)
-            elif item.url:
-                to_fetch.append(item)
-        fetched = self._gather(self._page_fn, to_fetch)
-        documents += _values(fetched)
-        failures += _values(fetched, FAILED)
-        for feed in _values(fetched, RETRY_FEEDS):
-            shared.validators.pop(feed, None)
-        tagged = []
-        for doc in documents:  # one bad page never stops the stream: it is an error row
-            result = extract_then_tag(self._extractor, self._tagger, doc)
-            (failures if isinstance(result, Failure) else tagged).append(result)
-        return self._commit(tagged, failures)
-
-    def _is_new(self, item: FeedItem) -> bool:
-        key = url_id(item.url) or item.identity
-        shared = self._shared
-        with shared.mutex:
-            if shared.known(key):
-                return False
-            since = shared.in_flight.get(key)
-            if since is not None and time.monotonic() - since < IN_FLIGHT_SECONDS:
-                return False
-            shared.in_flight[key] = time.monotonic()
-        return True
-
-    def _commit(self, articles: list[TaggedArticle], failures: list[Failure]) -> dict:
-        shared, batch_id = self._shared, new_run_id()
-        if not articles and not failures:
-            return {"run_id": None, "written": {"articles": 0, "errors": 0}}
-        partition_by, compression = self.cfg["partition_by"], self.cfg["compression"]
-        tmp_root = storage.join(self.output, storage.TMP_DIR, batch_id)
-        winners, rows_by_dir, seen_now, signatures = [], collections.defaultdict(list), set(), {}
-        for tagged in sorted(articles, key=lambda t: t.article.input):
-            a = tagged.article
-            if {a.article_id, a.text_fingerprint} & (shared.article_ids | shared.fingerprints | seen_now):
-                continue
-            seen_now.update((a.article_id, a.text_fingerprint))
-            row = article_row(tagged, batch_id)
-            rel_dir = partition_dir(ARTICLES, row, partition_by)
-            winners.append(RowKey(a.article_id, a.text_fingerprint, a.input, rel_dir, len(rows_by_dir[rel_dir]), url_id(a.url)))
-            if self.cfg.get("stories"):
-                signatures[a.article_id] = story_sig(a)
-            rows_by_dir[rel_dir].append(row)
-        for failure in failures:
-            rows_by_dir[ERRORS].append(error_row(failure, batch_id))
-        shards = []
-        for rel_dir, rows in sorted(rows_by_dir.items()):
-            kind = ERRORS if rel_dir == ERRORS else ARTICLES
-            relative = f"{rel_dir}/part-{batch_id}-0000.parquet"
-            shards.append(write_shard(tmp_root, kind, relative, rows, file_schema(kind, partition_by), compression))
-        summary = {"mode": "stream", "counts": {"Tagged": len(articles)}}
-        stories = run_stories(batch_id, winners, self.state_path, self.cfg["stories"], signatures) if signatures else None
-        manifest = commit_run(self.output, self.state_path, batch_id, shards, winners, [], summary, compression,
-                              stories=stories)
-        with shared.mutex:
-            for key in winners:
-                shared.article_ids.add(key.article_id)
-                shared.fingerprints.add(key.text_fingerprint)
-                if key.url_id:
-                    shared.url_ids.add(key.url_id)
-                    shared.in_flight.pop(key.url_id, None)
-            for failure in failures:
-                uid = url_id(failure.input)
-                if uid and failure.error_type in TRANSIENT:
-                    shared.in_flight.pop(uid, None)  # try again at the next poll
-            shared.batches += 1
-        LOGGER.warning(
-            "batch %s: %d articles written, %d error rows",
-            batch_id, manifest["written"]["articles"], manifest["written"]["errors"],
-        )
-        return manifest
+def stream_settings(cfg: ResolvedConfig) -> StreamSettings:
+    """The stream's settings, with the output and state made absolute."""
+    out = cfg.output_settings()
+    return StreamSettings(
+        feeds=tuple((f.url, f.source) for f in cfg.feeds),
+        extract=cfg.extract_settings(),
+        tag=cfg.tag_settings(),
+        fetch=cfg.fetch.policy(),
+        fetch_enabled=cfg.fetch.enabled,
+        output=type(out)(storage.absolute(out.path), storage.absolute(out.state), out.partition_by, out.compression,
+                         out.max_rows_per_file, out.stories),
+    )
 
 
 class StopStreaming(Exception):
@@ -261,30 +130,11 @@ def bound_runner_metrics() -> None:
 def build_streaming_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, poll_interval: float, max_polls: int | None = None) -> None:
     """Add the streaming job to ``p`` (run it with ``--streaming``)."""
     bound_runner_metrics()
-    output = storage.absolute(cfg.output_path)
-    state = storage.absolute(cfg.state_path)
     start = time.time()
     kwargs = {"start_timestamp": start, "fire_interval": poll_interval, "apply_windowing": False}
     if max_polls:
         kwargs["stop_timestamp"] = start + poll_interval * (max_polls - 0.5)
-    cfg_parts = {
-        "min_words": cfg.read.min_words,
-        "max_article_chars": cfg.read.max_article_chars,
-        "taxonomy": cfg.taxonomy,
-        "tagging_model": cfg.tagging_model,
-        "actors": cfg.actors,
-        "tone_lexicon": cfg.tone_lexicon,
-        "claims": [(c.id, c.text) for c in cfg.claims],
-        "partition_by": list(cfg.output.partition_by),
-        "compression": cfg.output.compression,
-        "stories": cfg.stories.settings(),
-    }
-    feeds = [(f.url, f.source) for f in cfg.feeds]
-    _ = (
-        p
-        | "Poll" >> PeriodicImpulse(**kwargs)
-        | "PollAndCommit" >> beam.ParDo(_PollAndCommitFn(cfg_parts, policy_from_config(cfg.fetch), output, state, feeds))
-    )
+    _ = p | "Poll" >> PeriodicImpulse(**kwargs) | "PollAndCommit" >> beam.ParDo(_PollAndCommitFn(stream_settings(cfg)))
 
 
 # -- the life cycle of `newsbeam stream` --------------------------------------------------

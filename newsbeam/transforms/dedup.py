@@ -1,4 +1,5 @@
-"""Deduplication: within a run (same article id or same normalised text) and across runs.
+"""Deduplication as Beam transforms: within a run (same article id or same normalised text)
+and across runs. The rule (which row of a group is kept) is the core's, ``newsbeam.dedup.pick``.
 
 Runs on RowKeys (ids of rows already written to temporary shards), not on articles, so
 the shuffle carries a few dozen bytes per article and worker memory stays flat. Ids
@@ -13,14 +14,13 @@ import logging
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from newsbeam.dedup import SEEN_BEFORE, pick
 from newsbeam.records import RowKey
 from newsbeam.state import read_seen, seen_files
 
 LOGGER = logging.getLogger(__name__)
 
 LOSERS = "losers"
-DUPLICATE = "duplicate"
-SEEN_BEFORE = "seen"
 _SEEN_MARK = "__seen__"
 
 
@@ -53,16 +53,12 @@ class _PickFn(beam.DoFn):
         rows = [v for v in values if v != _SEEN_MARK]
         if not rows:
             return
-        if len(rows) != len(values):
-            for row in rows:
-                self.seen.inc()
-                yield beam.pvalue.TaggedOutput(LOSERS, (row, SEEN_BEFORE))
-            return
-        rows.sort(key=lambda r: (r.rank, r.article_id, r.shard, r.index))
-        yield rows[0]
-        for row in rows[1:]:
-            self.dupes.inc()
-            yield beam.pvalue.TaggedOutput(LOSERS, (row, DUPLICATE))
+        winner, losers = pick(rows, seen=len(rows) != len(values))
+        if winner is not None:
+            yield winner
+        for loser in losers:
+            (self.seen if loser[1] == SEEN_BEFORE else self.dupes).inc()
+            yield beam.pvalue.TaggedOutput(LOSERS, loser)
 
 
 class Dedup(beam.PTransform):

@@ -6,21 +6,18 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsbeam.documents import extract, shared_extractor
-from newsbeam.records import Failure, RawDocument
-from newsbeam.text import MAX_ARTICLE_CHARS
-
-FAILED = "failed"
+from newsbeam.records import FAILED, Failure, RawDocument
+from newsbeam.settings import ExtractSettings
 
 
 class _ExtractFn(beam.DoFn):
-    def __init__(self, min_words: int, max_chars: int = MAX_ARTICLE_CHARS):
-        self.min_words = min_words
-        self.max_chars = max_chars
+    def __init__(self, settings: ExtractSettings):
+        self.settings = settings
         self.ok = Metrics.counter("newsbeam", "extract.articles")
         self.failed = Metrics.counter("newsbeam", "extract.failed")
 
     def setup(self):
-        self._extractor = shared_extractor(self.min_words, self.max_chars)
+        self._extractor = shared_extractor(self.settings)
 
     def process(self, doc: RawDocument):
         article = extract(self._extractor, doc)
@@ -35,10 +32,9 @@ class _ExtractFn(beam.DoFn):
 class ExtractArticles(beam.PTransform):
     """Extract clean text and metadata; empty or failed extractions are error rows."""
 
-    def __init__(self, min_words: int, max_chars: int = MAX_ARTICLE_CHARS):
+    def __init__(self, settings: ExtractSettings):
         super().__init__()
-        self.min_words = min_words
-        self.max_chars = max_chars
+        self.settings = settings
 
     def expand(self, docs):
-        return docs | "Extract" >> beam.ParDo(_ExtractFn(self.min_words, self.max_chars)).with_outputs(FAILED, main="articles")
+        return docs | "Extract" >> beam.ParDo(_ExtractFn(self.settings)).with_outputs(FAILED, main="articles")

@@ -1,8 +1,9 @@
-"""Fetching: feeds over HTTP (conditional GET), then each entry's article.
+"""Fetching as Beam transforms: feeds over HTTP (conditional GET), then each entry's article.
 
-An entry that carries its full text needs no request. The others' links are fetched
-concurrently (``newsbeam.http``): each DoFn instance keeps many requests in flight on a
-background event loop and emits results as they complete.
+The work is the core's (``newsbeam.fetching``): these DoFns run it and route its results
+to outputs. An entry that carries its full text needs no request; the others' links are
+fetched concurrently, many requests in flight per DoFn instance on a background event
+loop, results emitted as they complete.
 """
 
 from __future__ import annotations
@@ -10,60 +11,32 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
-import logging
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
-from newsbeam import storage
-from newsbeam.fields import BAD_FIELD
-from newsbeam.http import BackgroundLoop, Fetcher, FetchError, FetchPolicy, find_canonical
-from newsbeam.records import (
-    KIND_FRAGMENT,
-    KIND_HTML,
-    STAGE_FEED,
-    STAGE_FETCH,
-    Failure,
-    FeedItem,
-    RawDocument,
-    utcnow,
+from newsbeam.fetching import (
+    FeedPoll,
+    FeedPoller,
+    FeedStatus,
+    FetchSession,
+    PageFetcher,
+    PageResult,
+    item_key,
+    route_item,
 )
-from newsbeam.state import load_feed_state, url_id
-from newsbeam.text import DecodeError, decode_bytes, word_count
-from newsbeam.transforms.feeds import FeedError, parse_feed
-from newsbeam.urls import canonicalize_url, same_site
+from newsbeam.http import FetchPolicy
+from newsbeam.records import FAILED, FeedItem, RawDocument
+from newsbeam.state import load_feed_state
 
-LOGGER = logging.getLogger(__name__)
-
-FAILED = "failed"
 TO_FETCH = "to_fetch"
 FULL_TEXT = "full_text"
 PAGES = "pages"
 FEED_STATUS = "feed_status"
 RETRY_FEEDS = "retry_feeds"
 
-# An RSS description this long is the article itself, not a teaser (teasers run to one
-# or two sentences; feeds that publish in full do so in the description too).
-FULL_SUMMARY_WORDS = 150
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """Outcome of polling one feed; its validators go to the state after the commit."""
-
-    url: str
-    status: int | None
-    entries: int
-    etag: str | None = None
-    last_modified: str | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+__all__ = ["FeedStatus", "ReadFeeds", "DropKnownItems", "FetchArticles", "policy_from_config"]
 
 
 class _AsyncFetchFn(beam.DoFn):
@@ -77,8 +50,7 @@ class _AsyncFetchFn(beam.DoFn):
         self.policy = policy
 
     def setup(self):
-        self._loop = BackgroundLoop()
-        self._fetcher = Fetcher(self.policy)
+        self._session = FetchSession(self.policy)
 
     def start_bundle(self):
         self._pending: collections.deque = collections.deque()
@@ -87,7 +59,7 @@ class _AsyncFetchFn(beam.DoFn):
         raise NotImplementedError
 
     def process(self, element, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        future = self._loop.submit(self.handle(element))
+        future = self._session.loop.submit(self.handle(element))
         self._pending.append((future, window, timestamp))
         if len(self._pending) >= self.policy.concurrency:
             concurrent.futures.wait([f for f, _, _ in self._pending], return_when=concurrent.futures.FIRST_COMPLETED)
@@ -113,13 +85,15 @@ class _AsyncFetchFn(beam.DoFn):
         yield from self._collect(windowed=True)
 
     def teardown(self):
-        loop = getattr(self, "_loop", None)
-        if loop is not None:
-            try:
-                loop.run(self._fetcher.close(), timeout=5)
-            except Exception:  # noqa: BLE001 - best effort: teardown must not raise
-                pass
-            loop.stop()
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.close()
+
+
+def poll_outputs(poll: FeedPoll) -> list:
+    """A feed's poll as outputs: its entries (main), ``failed`` and ``feed_status``."""
+    return [*poll.items, *(beam.pvalue.TaggedOutput(FAILED, f) for f in poll.failures),
+            beam.pvalue.TaggedOutput(FEED_STATUS, poll.status)]
 
 
 class _FetchFeedFn(_AsyncFetchFn):
@@ -133,66 +107,17 @@ class _FetchFeedFn(_AsyncFetchFn):
 
     def setup(self):
         super().setup()
-        self._validators = None
+        self._poller = None
 
     async def handle(self, spec: tuple[str, str | None]) -> list:
-        url, source = spec
-        if self._validators is None:
-            self._validators = load_feed_state(self.state_path)
-        known = self._validators.get(url, {})
-        headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"}
-        if known.get("etag"):
-            headers["If-None-Match"] = known["etag"]
-        if known.get("last_modified"):
-            headers["If-Modified-Since"] = known["last_modified"]
-        try:
-            if storage.is_local(url):
-                resp = self._read_local(url, known.get("etag"))
-            else:
-                resp = await self._fetcher.get(url, headers=headers, guarded=False, use_robots=False)
-        except OSError as exc:
-            self.failed.inc()
-            return [
-                beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FEED, url, type(exc).__name__, str(exc))),
-                beam.pvalue.TaggedOutput(FEED_STATUS, FeedStatus(url, None, 0, error=type(exc).__name__)),
-            ]
-        except FetchError as exc:
-            self.failed.inc()
-            return [
-                beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FEED, url, exc.error_type, str(exc))),
-                beam.pvalue.TaggedOutput(FEED_STATUS, FeedStatus(url, exc.status, 0, error=exc.error_type)),
-            ]
-        if resp.status == 304:
+        if self._poller is None:  # the validators of earlier runs, read once
+            self._poller = FeedPoller(self._session.fetcher, load_feed_state(self.state_path))
+        poll = await self._poller.poll(*spec)
+        if poll.status.status == 304:
             self.not_modified.inc()
-            return [beam.pvalue.TaggedOutput(FEED_STATUS, FeedStatus(url, 304, 0, resp.etag or known.get("etag"), resp.last_modified or known.get("last_modified")))]
-        try:
-            items = parse_feed(resp.body, resp.final_url, source)
-        except FeedError as exc:
+        if not poll.status.ok:
             self.failed.inc()
-            return [
-                beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FEED, url, "MalformedFeed", str(exc))),
-                beam.pvalue.TaggedOutput(FEED_STATUS, FeedStatus(url, resp.status, 0, error="MalformedFeed")),
-            ]
-        # Entries keep the configured feed URL as their feed, so state and retries key on it.
-        items = [dataclasses.replace(i, feed=url) for i in items]
-        status = FeedStatus(url, resp.status, len(items), resp.etag, resp.last_modified)
-        bad = [beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FEED, i.identity, BAD_FIELD, problem))
-               for i in items for problem in i.bad_fields]
-        return [*items, *bad, beam.pvalue.TaggedOutput(FEED_STATUS, status)]
-
-
-    def _read_local(self, path: str, etag: str | None):
-        """A feed file on disk, with its modification time and size standing in for an ETag."""
-        import os
-
-        from newsbeam.http import Response
-
-        st = os.stat(path)
-        tag = f"{st.st_mtime_ns}-{st.st_size}"
-        if tag == etag:
-            return Response(path, path, 304, b"", None, None, tag, None, 1)
-        body = storage.read_bytes(path, limit=self.policy.max_bytes)
-        return Response(path, path, 200, body, None, None, tag, None, 1)
+        return poll_outputs(poll)
 
 
 class ReadFeeds(beam.PTransform):
@@ -209,10 +134,6 @@ class ReadFeeds(beam.PTransform):
 # -- entries already stored or listed twice ---------------------------------------------
 
 _SEEN = "__seen__"
-
-
-def _item_key(item: FeedItem) -> str:
-    return url_id(item.url) or item.identity
 
 
 class _KeepNewFn(beam.DoFn):
@@ -250,7 +171,7 @@ class DropKnownItems(beam.PTransform):
     def expand(self, items):
         marks = self.seen_ids | "MarkSeen" >> beam.Map(lambda i: (i, _SEEN))
         return (
-            (items | "KeyByUrl" >> beam.Map(lambda i: (_item_key(i), i)), marks)
+            (items | "KeyByUrl" >> beam.Map(lambda i: (item_key(i), i)), marks)
             | "FlattenKeys" >> beam.Flatten()
             | "GroupByUrl" >> beam.GroupByKey()
             | "KeepNew" >> beam.ParDo(_KeepNewFn()).with_outputs("skipped", main="items")
@@ -260,76 +181,31 @@ class DropKnownItems(beam.PTransform):
 # -- articles -----------------------------------------------------------------------------
 
 
-def _markup_words(html: str) -> int:
-    import lxml.html
-
-    try:
-        return word_count(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
-    except Exception:  # noqa: BLE001 - unparseable markup counts as no text
-        return 0
-
-
-def item_document(item: FeedItem, min_words: int) -> RawDocument | None:
-    """The document an entry carries in full, or None when its link must be fetched."""
-    body = None
-    if item.content_html and _markup_words(item.content_html) >= min_words:
-        body = item.content_html
-    elif item.summary_html and _markup_words(item.summary_html) >= FULL_SUMMARY_WORDS:
-        body = item.summary_html
-    if body is None:
-        return None
-    return RawDocument(
-        input=item.identity,
-        kind=KIND_FRAGMENT,
-        body=body,
-        url=item.url,
-        source=item.source or item.feed_title,
-        title_hint=item.title,
-        author_hint=item.author,
-        published_hint=item.published_at,
-        language_hint=item.language,
-    )
-
-
-def page_canonical(html: str, final_url: str) -> str | None:
-    """The canonical URL of a fetched page: its rel=canonical, unless that is implausible.
-
-    The canonical URL becomes the article's id, so a page may only name one on its own
-    site (same registrable domain as the URL it was fetched from): a page that named
-    another site's article would otherwise be stored under that article's id, and the
-    real article would be skipped as already stored. Some sites point every page's
-    canonical link at their home page: a canonical without a path, for a page that has
-    one, is ignored too.
-    """
-    final = canonicalize_url(final_url)
-    declared = canonicalize_url(find_canonical(html, final_url) or "")
-    if declared is None:
-        return final
-    if not same_site(declared, final):
-        LOGGER.info("ignoring cross-site canonical link %s on %s", declared, final)
-        return final
-    if urlsplit(declared).path in ("", "/") and final and urlsplit(final).path not in ("", "/"):
-        return final
-    return declared
-
-
 class _SplitItemsFn(beam.DoFn):
-    def __init__(self, min_words: int):
+    def __init__(self, min_words: int, fetch_enabled: bool):
         self.min_words = min_words
+        self.fetch_enabled = fetch_enabled
         self.full = Metrics.counter("newsbeam", "fetch.full_text_in_feed")
 
     def process(self, item: FeedItem):
-        doc = item_document(item, self.min_words)
-        if doc is not None:
+        routed = route_item(item, self.min_words, self.fetch_enabled)
+        if isinstance(routed, RawDocument):
             self.full.inc()
-            yield doc
-        elif item.url:
-            yield beam.pvalue.TaggedOutput(TO_FETCH, item)
+            yield routed
+        elif isinstance(routed, FeedItem):
+            yield beam.pvalue.TaggedOutput(TO_FETCH, routed)
         else:
-            yield beam.pvalue.TaggedOutput(
-                FAILED,
-                Failure(STAGE_FETCH, item.identity, "NoLink", "entry has neither full text nor a link"),
-            )
+            yield beam.pvalue.TaggedOutput(FAILED, routed)
+
+
+def page_outputs(result: PageResult) -> list:
+    """An entry's fetch as outputs: the document (main), or ``failed`` and ``retry_feeds``."""
+    if result.document is not None:
+        return [result.document]
+    out = [beam.pvalue.TaggedOutput(FAILED, result.failure)]
+    if result.retry_feed is not None:
+        out.append(beam.pvalue.TaggedOutput(RETRY_FEEDS, result.retry_feed))
+    return out
 
 
 class _FetchPageFn(_AsyncFetchFn):
@@ -341,43 +217,9 @@ class _FetchPageFn(_AsyncFetchFn):
         self.failed = Metrics.counter("newsbeam", "fetch.failed")
 
     async def handle(self, item: FeedItem) -> list:
-        try:
-            resp = await self._fetcher.get(item.url, html_only=True)
-            html, _ = decode_bytes(resp.body, resp.charset)
-        except (FetchError, DecodeError) as exc:
-            self.failed.inc()
-            error_type = getattr(exc, "error_type", "Undecodable")
-            out = [beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FETCH, item.url, error_type, str(exc)))]
-            if getattr(exc, "retryable", False):
-                out.append(beam.pvalue.TaggedOutput(RETRY_FEEDS, item.feed))
-            return out
-        except Exception as exc:  # noqa: BLE001 - one odd page never stops the run
-            self.failed.inc()
-            return [beam.pvalue.TaggedOutput(FAILED, Failure(STAGE_FETCH, item.url, type(exc).__name__, str(exc)))]
-        self.ok.inc()
-        return [
-            RawDocument(
-                input=item.url,
-                kind=KIND_HTML,
-                body=html,
-                url=item.url,
-                final_url=resp.final_url,
-                canonical_url=page_canonical(html, resp.final_url),
-                source=item.source,
-                title_hint=item.title,
-                author_hint=item.author,
-                published_hint=item.published_at,
-                language_hint=item.language,
-                fetched_at=utcnow(),
-            )
-        ]
-
-
-class _NoFetchFn(beam.DoFn):
-    """When fetching is switched off: each link is an error row saying so."""
-
-    def process(self, item: FeedItem):
-        yield Failure(STAGE_FETCH, item.url, "FetchDisabled", "entry carries no full text and fetching is disabled")
+        result = await PageFetcher(self._session.fetcher).fetch(item)
+        (self.ok if result.document is not None else self.failed).inc()
+        return page_outputs(result)
 
 
 class FetchArticles(beam.PTransform):
@@ -395,17 +237,15 @@ class FetchArticles(beam.PTransform):
         self.policy = policy
 
     def expand(self, items):
-        split = items | "SplitFullText" >> beam.ParDo(_SplitItemsFn(self.min_words)).with_outputs(
+        split = items | "SplitFullText" >> beam.ParDo(_SplitItemsFn(self.min_words, self.policy is not None)).with_outputs(
             TO_FETCH, FAILED, main="documents"
         )
         if self.policy is None:
-            not_fetched = split[TO_FETCH] | "NoFetch" >> beam.ParDo(_NoFetchFn())
-            failed = (split[FAILED], not_fetched) | "FetchFailures" >> beam.Flatten()
             pipeline = items.pipeline
             return {
                 FULL_TEXT: split.documents,
                 PAGES: pipeline | "NoPages" >> beam.Create([]),
-                FAILED: failed,
+                FAILED: split[FAILED],
                 RETRY_FEEDS: pipeline | "NoRetries" >> beam.Create([]),
             }
         fetched = (

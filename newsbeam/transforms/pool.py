@@ -16,6 +16,7 @@ becomes an error row.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -29,11 +30,11 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
 from newsbeam import documents
-from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Failure, RawDocument
+from newsbeam.records import FAILED, STAGE_EXTRACT, STAGE_TAG, Failure, RawDocument
+from newsbeam.settings import ExtractSettings, TagSettings
 
 LOGGER = logging.getLogger(__name__)
 
-FAILED = "failed"
 EXTRACTED = "extracted"
 # Documents in flight per worker: enough to keep each busy while results are collected,
 # few enough that pages waiting for a worker hold little memory.
@@ -45,12 +46,12 @@ _POOLS: dict[str, list] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _pool_key(workers: int, extract_settings: tuple, tag_settings: tuple) -> str:
-    return json.dumps([workers, extract_settings, tag_settings], sort_keys=True, default=str)
+def _pool_key(workers: int, extract_settings: ExtractSettings, tag_settings: TagSettings) -> str:
+    return json.dumps([workers, dataclasses.astuple(extract_settings), tag_settings.key()])
 
 
 class _PoolFn(beam.DoFn):
-    def __init__(self, workers: int, extract_settings: tuple, tag_settings: tuple, work=documents.extract_and_tag):
+    def __init__(self, workers: int, extract_settings: ExtractSettings, tag_settings: TagSettings, work=documents.extract_and_tag):
         self.workers = workers
         self.extract_settings = extract_settings
         self.tag_settings = tag_settings
@@ -176,7 +177,7 @@ class ExtractAndTagInPool(beam.PTransform):
     """Extract and tag on ``workers`` local processes. Outputs: the tagged articles (main),
     ``failed`` (error rows of both steps) and ``extracted`` (a 1 per extracted article)."""
 
-    def __init__(self, workers: int, extract_settings: tuple, tag_settings: tuple, work=documents.extract_and_tag):
+    def __init__(self, workers: int, extract_settings: ExtractSettings, tag_settings: TagSettings, work=documents.extract_and_tag):
         super().__init__()
         self.fn = _PoolFn(workers, extract_settings, tag_settings, work)
 

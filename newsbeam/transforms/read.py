@@ -18,6 +18,7 @@ from apache_beam.metrics import Metrics
 from newsbeam import storage
 from newsbeam.fields import BAD_FIELD, parse_date, text_field
 from newsbeam.records import (
+    FAILED,
     KIND_HTML,
     KIND_TEXT,
     STAGE_READ,
@@ -42,7 +43,6 @@ from newsbeam.transforms.feeds import FeedError, parse_feed
 
 LOGGER = logging.getLogger(__name__)
 
-FAILED = "failed"
 FEED_ITEMS = "feed_items"
 
 

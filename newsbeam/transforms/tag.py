@@ -6,24 +6,18 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from newsbeam.documents import shared_tagger, tag
-from newsbeam.records import Article, Failure
-
-FAILED = "failed"
+from newsbeam.records import FAILED, Article, Failure
+from newsbeam.settings import TagSettings
 
 
 class _TagFn(beam.DoFn):
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
-                 actors: dict | None = None):
-        self.taxonomy = taxonomy
-        self.tone_lexicon = tone_lexicon
-        self.claims = claims
-        self.tier = tier
-        self.actors = actors
+    def __init__(self, settings: TagSettings):
+        self.settings = settings
         self.ok = Metrics.counter("newsbeam", "tag.articles")
         self.failed = Metrics.counter("newsbeam", "tag.failed")
 
     def setup(self):
-        self._tagger = shared_tagger(self.taxonomy, self.tone_lexicon, self.claims, self.tier, self.actors)
+        self._tagger = shared_tagger(self.settings)
 
     def process(self, article: Article):
         tagged = tag(self._tagger, article)
@@ -38,10 +32,9 @@ class _TagFn(beam.DoFn):
 class TagArticles(beam.PTransform):
     """Tag each article with its event type and actors, stances and tone."""
 
-    def __init__(self, taxonomy: dict, tone_lexicon: dict, claims: list[tuple[str, str]], tier: str = "fast",
-                 actors: dict | None = None):
+    def __init__(self, settings: TagSettings):
         super().__init__()
-        self.fn = _TagFn(taxonomy, tone_lexicon, claims, tier, actors)
+        self.fn = _TagFn(settings)
 
     def expand(self, articles):
         return articles | "Tag" >> beam.ParDo(self.fn).with_outputs(FAILED, main="tagged")
