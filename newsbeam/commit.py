@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from newsbeam import storage
+from newsbeam.dedup import DUPLICATE, SEEN_BEFORE
 from newsbeam.layout import (
     ARTICLES,
     ERRORS,
@@ -110,66 +111,25 @@ def commit_run(
     ``stories/`` file is written. Returns the manifest.
     """
     run_tmp = tmp_root(output, run_id)
-    story_ids = stories.assignment if stories is not None else None
-    drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
-    for key, _reason in losers:
-        drop_by_shard[key.shard].add(key.index)
-    moves: list[tuple[str, str]] = []
-    files = []
-    for shard in sorted(shards, key=lambda s: s.relative_path):
-        src, rows = shard.temp_path, shard.rows
-        if shard.kind == ARTICLES and (drop_by_shard.get(shard.relative_path) or story_ids is not None):
-            src, rows = _final_copy(shard, drop_by_shard.get(shard.relative_path, set()), story_ids, compression)
-            if src is None:
-                continue
-        moves.append((src, storage.join(output, shard.relative_path)))
-        files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
+    moves, files = _final_files(output, shards, losers, stories, compression)
     story_state = None
     if stories is not None and stories.rows.num_rows:
         relative = f"{STORIES}/{shard_name(run_id, 0)}"
         write_table(storage.join(run_tmp, relative), stories.rows, compression)
         moves.append((storage.join(run_tmp, relative), storage.join(output, relative)))
         files.append({"path": relative, "kind": STORIES, "rows": stories.rows.num_rows})
-        story_state = storage.join(run_tmp, "_stories_state.parquet")
-        write_table(story_state, stories.state, compression)
-
-    failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
-    for shard in shards:
-        for stage, error_type, count in shard.failures:
-            failed[stage][error_type] = failed[stage].get(error_type, 0) + count
-    reasons = collections.Counter(reason for _key, reason in losers)
-    entry_skips = collections.Counter()
-    for reason, count in item_skips or []:
-        entry_skips[reason] += count
-    feeds = {
-        st.url: {"status": st.status, "entries": st.entries, "error": st.error}
-        for st in sorted(feed_statuses or [], key=lambda st: st.url)
-    }
+        story_state = write_table(storage.join(run_tmp, "_stories_state.parquet"), stories.state, compression)
     manifest = {
         "run_id": run_id,
         "committed_at": utcnow().isoformat(),
         "output": output,
         "state": state_path,
         **summary,
-        "written": {
-            "articles": sum(f["rows"] for f in files if f["kind"] == ARTICLES),
-            "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
-            "stories": sum(f["rows"] for f in files if f["kind"] == STORIES),
-            "files": len(files),
-        },
-        "skipped": {
-            "duplicate_in_run": reasons.get("duplicate", 0) + entry_skips.get("duplicate", 0),
-            "already_stored": reasons.get("seen", 0) + entry_skips.get("seen", 0),
-        },
-        "feeds": feeds,
-        "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
+        **_run_counts(files, shards, losers, item_skips, feed_statuses),
         "compression": compression,
         "files": files,
     }
-    seen_tmp = None
-    if winners:
-        seen_tmp = storage.join(run_tmp, "_seen.parquet")
-        write_table(seen_tmp, seen_table(winners, run_id), compression)
+    seen_tmp = write_table(storage.join(run_tmp, "_seen.parquet"), seen_table(winners, run_id), compression) if winners else None
     journal = {
         "run_id": run_id,
         "output": output,
@@ -186,6 +146,57 @@ def commit_run(
     storage.write_json_atomic(journal_path(output, run_id), journal)
     finish_commit(journal)
     return manifest
+
+
+def _final_files(output: str, shards: list[ShardInfo], losers: list[tuple[RowKey, str]], stories: StoryResult | None,
+                 compression: str) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The moves of a run's data files into place, and their manifest entries: an article
+    shard with losers to drop or story ids to stamp is rewritten first."""
+    story_ids = stories.assignment if stories is not None else None
+    drop_by_shard: dict[str, set[int]] = collections.defaultdict(set)
+    for key, _reason in losers:
+        drop_by_shard[key.shard].add(key.index)
+    moves: list[tuple[str, str]] = []
+    files = []
+    for shard in sorted(shards, key=lambda s: s.relative_path):
+        src, rows = shard.temp_path, shard.rows
+        if shard.kind == ARTICLES and (drop_by_shard.get(shard.relative_path) or story_ids is not None):
+            src, rows = _final_copy(shard, drop_by_shard.get(shard.relative_path, set()), story_ids, compression)
+            if src is None:
+                continue
+        moves.append((src, storage.join(output, shard.relative_path)))
+        files.append({"path": shard.relative_path, "kind": shard.kind, "rows": rows})
+    return moves, files
+
+
+def _run_counts(files: list[dict], shards: list[ShardInfo], losers: list[tuple[RowKey, str]],
+                item_skips: list[tuple[str, int]] | None, feed_statuses: list | None) -> dict:
+    """The manifest's counts: rows written, entries and rows skipped, feeds, failures."""
+    failed: dict[str, dict[str, int]] = collections.defaultdict(dict)
+    for shard in shards:
+        for stage, error_type, count in shard.failures:
+            failed[stage][error_type] = failed[stage].get(error_type, 0) + count
+    reasons = collections.Counter(reason for _key, reason in losers)
+    entry_skips: collections.Counter = collections.Counter()
+    for reason, count in item_skips or []:
+        entry_skips[reason] += count
+    return {
+        "written": {
+            "articles": sum(f["rows"] for f in files if f["kind"] == ARTICLES),
+            "errors": sum(f["rows"] for f in files if f["kind"] == ERRORS),
+            "stories": sum(f["rows"] for f in files if f["kind"] == STORIES),
+            "files": len(files),
+        },
+        "skipped": {
+            "duplicate_in_run": reasons.get(DUPLICATE, 0) + entry_skips.get(DUPLICATE, 0),
+            "already_stored": reasons.get(SEEN_BEFORE, 0) + entry_skips.get(SEEN_BEFORE, 0),
+        },
+        "feeds": {
+            st.url: {"status": st.status, "entries": st.entries, "error": st.error}
+            for st in sorted(feed_statuses or [], key=lambda st: st.url)
+        },
+        "failed": {stage: dict(sorted(types.items())) for stage, types in sorted(failed.items())},
+    }
 
 
 def crash_point(name: str) -> None:

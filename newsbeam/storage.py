@@ -252,8 +252,8 @@ def parquet_options(compression: str) -> dict:
     return {"compression": None if compression == "none" else compression, "write_statistics": True}
 
 
-def write_table(path: str, table, compression: str) -> None:
-    """Write a pyarrow Table as one Parquet file at ``path`` (local or a Beam filesystem URI)."""
+def write_table(path: str, table, compression: str) -> str:
+    """Write a pyarrow Table as one Parquet file at ``path`` (local or a Beam filesystem URI); returns ``path``."""
     import io
 
     import pyarrow.parquet as pq
@@ -263,3 +263,4 @@ def write_table(path: str, table, compression: str) -> None:
     pq.write_table(table, buf, row_group_size=10_000, **parquet_options(compression))
     with create(path) as fh:
         fh.write(buf.getvalue())
+    return path

@@ -334,6 +334,44 @@ def assign_stories(
 ) -> StoryResult:
     """Give every new article (article id -> StorySig) a story; see the module doc."""
     window = dt.timedelta(days=window_days)
+    groups, story_of_root = _group(new, open_members, pairs, threshold, window)
+    assignment: dict[str, str] = {}
+    members_by_story: dict[str, list[OpenMember]] = collections.defaultdict(list)
+    for m in open_members:
+        members_by_story[m.story_id].append(m)
+    rows = []
+    for root, article_ids in groups.items():
+        article_ids.sort(key=lambda a: (new[a].time, a))
+        # A new story is named by its smallest article id (not its earliest, whose fetch
+        # time differs between a run and its rerun): the same group always gets the same id.
+        story_id = story_of_root.get(root) or "s" + stable_id("story", min(article_ids))[:20]
+        old = list(members_by_story.get(story_id, []))  # the members from earlier runs
+        first_seen = min([m.first_seen for m in old] + [new[a].time for a in article_ids])
+        headline = old[0].first_headline if old else new[article_ids[0]].title
+        for a in article_ids:
+            assignment[a] = story_id
+            s = new[a]
+            if s.signature is not None:
+                members_by_story[story_id].append(OpenMember(story_id, a, s.time, s.signature, first_seen, headline))
+        members_by_story[story_id] = [
+            dataclasses.replace(m, first_seen=first_seen, first_headline=headline) for m in members_by_story[story_id]
+        ]
+        times = [m.time for m in old] + [new[a].time for a in article_ids]
+        rows.append({
+            "story_id": story_id, "run_id": run_id, "first_seen": first_seen, "last_seen": max(times),
+            "first_headline": headline, "article_count": len(article_ids),
+            "sources": sorted({new[a].source for a in article_ids if new[a].source}),
+        })
+    rows.sort(key=lambda r: (r["first_seen"], r["story_id"]))
+    table = pa.table({n: [r[n] for r in rows] for n in STORY_SCHEMA.names}, schema=STORY_SCHEMA)
+    return StoryResult(assignment, table, _open_state(members_by_story, window), replaced_state)
+
+
+def _group(new: dict[str, StorySig], open_members: list[OpenMember], pairs, threshold: float,
+           window: dt.timedelta) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The new articles grouped by story (root ref -> article ids), and the open story each
+    root continues: candidate pairs within the window and at or above the threshold join,
+    the most similar first; two open stories never merge."""
     info = {f"n:{a}": (s.time, s.signature) for a, s in new.items()}
     info.update({f"o:{m.article_id}": (m.time, m.signature) for m in open_members})
     parent = {ref: ref for ref in info}
@@ -373,50 +411,18 @@ def assign_stories(
     for ref in info:
         if ref.startswith("n:"):
             groups[_parent_find(parent, ref)].append(ref[2:])
-    assignment: dict[str, str] = {}
-    members_by_story: dict[str, list[OpenMember]] = collections.defaultdict(list)
-    for m in open_members:
-        members_by_story[m.story_id].append(m)
-    rows = []
-    for root, article_ids in groups.items():
-        article_ids.sort(key=lambda a: (new[a].time, a))
-        # A new story is named by its smallest article id (not its earliest, whose fetch
-        # time differs between a run and its rerun): the same group always gets the same id.
-        story_id = story_of_root.get(root) or "s" + stable_id("story", min(article_ids))[:20]
-        old = list(members_by_story.get(story_id, []))  # the members from earlier runs
-        first_seen = min([m.first_seen for m in old] + [new[a].time for a in article_ids])
-        headline = old[0].first_headline if old else new[article_ids[0]].title
-        for a in article_ids:
-            assignment[a] = story_id
-            s = new[a]
-            if s.signature is not None:
-                members_by_story[story_id].append(OpenMember(story_id, a, s.time, s.signature, first_seen, headline))
-        members_by_story[story_id] = [
-            dataclasses.replace(m, first_seen=first_seen, first_headline=headline) for m in members_by_story[story_id]
-        ]
-        times = [m.time for m in old] + [new[a].time for a in article_ids]
-        rows.append(
-            {
-                "story_id": story_id,
-                "run_id": run_id,
-                "first_seen": first_seen,
-                "last_seen": max(times),
-                "first_headline": headline,
-                "article_count": len(article_ids),
-                "sources": sorted({new[a].source for a in article_ids if new[a].source}),
-            }
-        )
-    rows.sort(key=lambda r: (r["first_seen"], r["story_id"]))
-    # The new state: stories with a member inside the window before the newest time seen.
+    return groups, story_of_root
+
+
+def _open_state(members_by_story: dict[str, list[OpenMember]], window: dt.timedelta) -> pa.Table:
+    """The new state: stories with a member inside the window before the newest time seen."""
     all_times = [m.time for ms in members_by_story.values() for m in ms]
     horizon = (min(max(all_times), utcnow()) - window) if all_times else None
     kept = []
     for _story, ms in sorted(members_by_story.items()):
         recent = sorted(ms, key=lambda m: (m.time, m.article_id))[-MEMBERS_KEPT:]
         kept += [m for m in recent if horizon is None or m.time >= horizon]
-    state = pa.table({n: [getattr(m, n) for m in kept] for n in STATE_SCHEMA.names}, schema=STATE_SCHEMA)
-    table = pa.table({n: [r[n] for r in rows] for n in STORY_SCHEMA.names}, schema=STORY_SCHEMA)
-    return StoryResult(assignment, table, state, replaced_state)
+    return pa.table({n: [getattr(m, n) for m in kept] for n in STATE_SCHEMA.names}, schema=STATE_SCHEMA)
 
 
 def run_stories(

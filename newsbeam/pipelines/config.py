@@ -286,11 +286,35 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         raise ConfigError(f"config {cfg_path}: {loc}: {msg}") from None
 
     base_dir = cfg_path.rsplit("/", 1)[0] if "://" in cfg_path else os.path.dirname(os.path.abspath(cfg_path))
+    inputs, feeds = _sources(cfg, base_dir, overrides)
+    output = cfg.output
+    if overrides.get("output"):
+        output = output.model_copy(update={"path": overrides["output"]})
+    _check_output_places(output.path, overrides.get("state") or cfg.state, cfg_path)
+    fetch = cfg.fetch
+    if overrides.get("allow_private_network"):
+        fetch = fetch.model_copy(update={"allow_private_network": True})
+    return ResolvedConfig(
+        source_file=cfg_path,
+        inputs=inputs,
+        feeds=feeds,
+        output=output,
+        state=overrides.get("state") or cfg.state,
+        read=cfg.read,
+        fetch=fetch,
+        **_tagging_files(cfg.tagging, base_dir, cfg_path),
+        tagging_model=cfg.tagging.model,
+        stories=cfg.stories,
+    )
+
+
+def _sources(cfg: Config, base_dir: str, overrides: dict[str, Any]) -> tuple[list[InputSpec], list[FeedSpec]]:
+    """The inputs and feeds, paths resolved; ``--input`` or ``--feed`` on the command line
+    replace both lists of the config."""
     inputs = [InputSpec(path=i) if isinstance(i, str) else i for i in cfg.inputs]
     inputs = [InputSpec(path=_resolve_local(base_dir, i.path), source=i.source) for i in inputs]
     feeds = [FeedSpec(url=f) if isinstance(f, str) else f for f in cfg.feeds]
     feeds = [FeedSpec(url=_resolve_local(base_dir, f.url), source=f.source) for f in feeds]
-    output = cfg.output
     if overrides.get("inputs"):
         inputs = [InputSpec(path=os.path.abspath(g)) for g in overrides["inputs"]]
         if not overrides.get("feeds"):
@@ -299,14 +323,11 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
         feeds = [FeedSpec(url=_abs_if_local(f)) for f in overrides["feeds"]]
         if not overrides.get("inputs"):
             inputs = []
-    if overrides.get("output"):
-        output = output.model_copy(update={"path": overrides["output"]})
-    _check_output_places(output.path, overrides.get("state") or cfg.state, cfg_path)
-    fetch = cfg.fetch
-    if overrides.get("allow_private_network"):
-        fetch = fetch.model_copy(update={"allow_private_network": True})
+    return inputs, feeds
 
-    tagging = cfg.tagging
+
+def _tagging_files(tagging: TaggingConfig, base_dir: str, cfg_path: str) -> dict[str, Any]:
+    """The taxonomy, tone lexicon, claims and actors the tagging section names, loaded and checked."""
     taxonomy = _load_yaml(_resolve_packaged(base_dir, tagging.taxonomy), "tagging.taxonomy")
     tone = _load_yaml(_resolve_packaged(base_dir, tagging.tone_lexicon), "tagging.tone_lexicon")
     claims = tagging.claims
@@ -319,24 +340,9 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
             err = exc.errors()[0]
             raise ConfigError(f"config {claims_file}: {_fmt_loc(err['loc'])}: {err['msg']}") from None
     _check_taxonomy(taxonomy, cfg_path)
-    actors = None
-    if tagging.actors:
-        from newsbeam.tagging.actors import Gazetteer, GazetteerError, merge_gazetteers
-
-        files = [tagging.actors] if isinstance(tagging.actors, str) else tagging.actors
-        parts = []
-        for name in files:
-            actors_file = _resolve_packaged(base_dir, name)
-            parts.append(part := _load_yaml(actors_file, "tagging.actors"))
-            try:
-                Gazetteer(part)
-            except GazetteerError as exc:
-                raise ConfigError(f"config {actors_file}: tagging.actors: {exc}") from None
-        try:
-            actors = merge_gazetteers(parts)
-            Gazetteer(actors)
-        except GazetteerError as exc:
-            raise ConfigError(f"config {cfg_path}: tagging.actors: {exc}") from None
+    ids = [c.id for c in claims]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"config {cfg_path}: tagging.claims: claim ids repeat")
     if tagging.model == "accurate":
         from newsbeam.tagging.onnx_encoder import EncoderUnavailable, check_available
 
@@ -344,24 +350,29 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
             check_available()
         except EncoderUnavailable as exc:
             raise ConfigError(f"config {cfg_path}: tagging.model: {exc}") from None
-    ids = [c.id for c in claims]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"config {cfg_path}: tagging.claims: claim ids repeat")
-    return ResolvedConfig(
-        source_file=cfg_path,
-        inputs=inputs,
-        feeds=feeds,
-        output=output,
-        state=overrides.get("state") or cfg.state,
-        read=cfg.read,
-        fetch=fetch,
-        taxonomy=taxonomy,
-        tone_lexicon=tone,
-        claims=list(claims),
-        tagging_model=tagging.model,
-        actors=actors,
-        stories=cfg.stories,
-    )
+    actors = _actors(tagging.actors, base_dir, cfg_path) if tagging.actors else None
+    return {"taxonomy": taxonomy, "tone_lexicon": tone, "claims": list(claims), "actors": actors}
+
+
+def _actors(names: str | list[str], base_dir: str, cfg_path: str) -> dict:
+    """The actor gazetteer: one file, or several merged (each checked on its own first)."""
+    from newsbeam.tagging.actors import Gazetteer, GazetteerError, merge_gazetteers
+
+    files = [names] if isinstance(names, str) else names
+    parts = []
+    for name in files:
+        actors_file = _resolve_packaged(base_dir, name)
+        parts.append(part := _load_yaml(actors_file, "tagging.actors"))
+        try:
+            Gazetteer(part)
+        except GazetteerError as exc:
+            raise ConfigError(f"config {actors_file}: tagging.actors: {exc}") from None
+    try:
+        actors = merge_gazetteers(parts)
+        Gazetteer(actors)
+    except GazetteerError as exc:
+        raise ConfigError(f"config {cfg_path}: tagging.actors: {exc}") from None
+    return actors
 
 
 # Directories a dataset, its state and its lock must never be written into: a shell slip

@@ -152,10 +152,70 @@ class _DropStopTracebacks(logging.Filter):
         return "StopStreaming" not in text
 
 
-
-
 # A stop request waits this long for the poll in flight to commit.
 STOP_GRACE_SECONDS = 25.0
+
+
+class StopSignals:
+    """SIGINT and SIGTERM for a stream: stop after the poll in flight commits (at once when
+    idle); a second request only says "already stopping"."""
+
+    def __init__(self, state: StreamState):
+        self.state = state
+        self.unwound = False
+
+    def install(self) -> None:
+        quiet = _DropStopTracebacks()
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(quiet)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Kept until the process exits: a second signal during shutdown must not kill it
+            # by the signal (exit -15) half-way through releasing the lock.
+            signal.signal(sig, self.on_signal)
+        signal.signal(signal.SIGALRM, self.stop_when_safe)
+
+    def on_signal(self, signum, frame):
+        state = self.state
+        if state.stop.is_set():  # a second request while stopping: the first one stands
+            print(f"newsbeam: {signal.Signals(signum).name}: already stopping", file=sys.stderr, flush=True)
+            return
+        print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
+        state.stop.set()
+        if not state.busy:
+            self.stop_when_safe(signal.SIGALRM, frame)
+            return
+        threading.Thread(target=self.exit_when_idle, daemon=True).start()
+
+    def exit_when_idle(self):
+        # The poll in flight normally ends the pipeline itself once committed; if the
+        # runner does not unwind in time, leave anyway: a commit is never cut short
+        # here, and anything uncommitted is redone by the next start (crash-safe).
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while self.state.busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        print(f"newsbeam: stopped after {self.state.batches} batches", file=sys.stderr, flush=True)
+        os._exit(EXIT_OK)
+
+    def stop_when_safe(self, _signum, frame):
+        if self.unwound:  # the runner has already returned: nothing to unwind
+            return
+        # Unwind the idle runner by an exception, but never from inside Thread.start:
+        # raised in its wait for the new thread, it orphans that thread (its
+        # bootstrap then prints a KeyError traceback, seen once in 20 random SIGTERMs).
+        # There, try again 50 ms later from a timer signal: no thread, no lock taken.
+        while frame is not None:
+            if frame.f_code.co_filename == threading.__file__ and frame.f_code.co_name == "start":
+                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                return
+            frame = frame.f_back
+        raise StopStreaming()
+
+    def done(self) -> None:
+        """From here on a signal only says "already stopping": nothing is left to stop."""
+        self.state.stop.set()
+        self.unwound = True
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int | None) -> int:
@@ -171,53 +231,8 @@ def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int |
 
     recover(output)
     state = StreamState.get(storage.absolute(cfg.state_path))
-
-    def exit_when_idle():
-        # The poll in flight normally ends the pipeline itself once committed; if the
-        # runner does not unwind in time, leave anyway: a commit is never cut short
-        # here, and anything uncommitted is redone by the next start (crash-safe).
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while state.busy and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2.0)
-        print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr, flush=True)
-        os._exit(EXIT_OK)
-
-    def on_signal(signum, _frame):
-        if state.stop.is_set():  # a second request while stopping: the first one stands
-            print(f"newsbeam: {signal.Signals(signum).name}: already stopping", file=sys.stderr, flush=True)
-            return
-        print(f"newsbeam: {signal.Signals(signum).name}: finishing the batch in flight, then stopping", file=sys.stderr, flush=True)
-        state.stop.set()
-        if not state.busy:
-            stop_when_safe(signal.SIGALRM, _frame)
-            return
-        threading.Thread(target=exit_when_idle, daemon=True).start()
-
-    unwound: list[bool] = []
-
-    def stop_when_safe(_signum, frame):
-        if unwound:  # the runner has already returned: nothing to unwind
-            return
-        # Unwind the idle runner by an exception, but never from inside Thread.start:
-        # raised in its wait for the new thread, it orphans that thread (its
-        # bootstrap then prints a KeyError traceback, seen once in 20 random SIGTERMs).
-        # There, try again 50 ms later from a timer signal: no thread, no lock taken.
-        while frame is not None:
-            if frame.f_code.co_filename == threading.__file__ and frame.f_code.co_name == "start":
-                signal.setitimer(signal.ITIMER_REAL, 0.05)
-                return
-            frame = frame.f_back
-        raise StopStreaming()
-
-    quiet = _DropStopTracebacks()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(quiet)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Kept until the process exits: a second signal during shutdown must not kill it
-        # by the signal (exit -15) half-way through releasing the lock.
-        signal.signal(sig, on_signal)
-    signal.signal(signal.SIGALRM, stop_when_safe)
+    signals = StopSignals(state)
+    signals.install()
     try:
         if EARLY_STOP:  # after the real handlers are in: no request can fall between
             state.stop.set()
@@ -234,9 +249,6 @@ def run_stream(cfg, options, output: str, poll_interval: float, max_polls: int |
         if "StopStreaming" not in repr(exc) and not state.stop.is_set():
             raise
     finally:
-        # From here on a signal only says "already stopping": nothing is left to stop.
-        state.stop.set()
-        unwound.append(True)
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signals.done()
     print(f"newsbeam: stopped after {state.batches} batches", file=sys.stderr)
     return EXIT_OK

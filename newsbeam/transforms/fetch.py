@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
+from newsbeam.dedup import DUPLICATE, SEEN_BEFORE
 from newsbeam.fetching import (
     FeedPoll,
     FeedPoller,
@@ -148,12 +149,12 @@ class _KeepNewFn(beam.DoFn):
             return
         if len(items) != len(values):
             self.seen.inc(len(items))
-            yield beam.pvalue.TaggedOutput("skipped", ("seen", len(items)))
+            yield beam.pvalue.TaggedOutput("skipped", (SEEN_BEFORE, len(items)))
             return
         items.sort(key=lambda i: (i.feed, i.entry_index))
         if len(items) > 1:
             self.dupes.inc(len(items) - 1)
-            yield beam.pvalue.TaggedOutput("skipped", ("duplicate", len(items) - 1))
+            yield beam.pvalue.TaggedOutput("skipped", (DUPLICATE, len(items) - 1))
         yield items[0]
 
 
