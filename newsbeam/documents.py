@@ -14,7 +14,7 @@ import threading
 import time
 
 from newsbeam.extraction import ExtractionError, Extractor
-from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Article, Failure, RawDocument, Stance, TaggedArticle
+from newsbeam.records import STAGE_EXTRACT, STAGE_TAG, Article, Failure, RawDocument, TaggedArticle
 from newsbeam.settings import ExtractSettings, TagSettings
 from newsbeam.tagging import Claim, Tagger
 
@@ -55,16 +55,7 @@ def extract(extractor: Extractor, doc: RawDocument) -> Article | Failure:
 
 
 def tag_article(tagger: Tagger, article: Article) -> TaggedArticle:
-    result = tagger.tag(article.title, article.text, language=article.language)
-    return TaggedArticle(
-        article=article,
-        event_type=result.event_type,
-        event_scores=result.event_scores,
-        event_evidence=result.event_evidence,
-        stances=tuple(Stance(**s) for s in result.stances),
-        tone=result.tone,
-        event_actors=tuple(result.event_actors),
-    )
+    return TaggedArticle(article, tagger.tag(article.title, article.text, language=article.language).values)
 
 
 def tag(tagger: Tagger, article: Article) -> TaggedArticle | Failure:

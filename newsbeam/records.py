@@ -8,12 +8,13 @@ place a record becomes an output row, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+
+from newsbeam.tags import tag_columns
 
 LOGGER = logging.getLogger(__name__)
 
@@ -132,76 +133,64 @@ class Stance:
 
 @dataclass(frozen=True)
 class TaggedArticle:
-    """An article with its event type, stances and tone."""
+    """An article with its tags: a value for every column of the registered tags
+    (``newsbeam.tags``), keyed by column name; the properties name the built-in ones."""
 
     article: Article
-    event_type: str | None
-    event_scores: dict[str, float]
-    event_evidence: dict[str, str]
-    stances: tuple[Stance, ...]
-    tone: float | None
-    # Per event type with evidence: {event_type, source, target, evidence} (see Tagger.event_actors).
-    event_actors: tuple[dict, ...] = ()
+    tags: dict
 
+    @property
+    def event_type(self) -> str | None:
+        return self.tags.get("event_type")
 
-_STANCE_TYPE = pa.struct(
-    [
-        pa.field("claim_id", pa.string()),
-        pa.field("target", pa.string()),
-        pa.field("label", pa.string()),
-        pa.field("score", pa.float32()),
-        pa.field("evidence", pa.string()),
-    ]
-)
+    @property
+    def event_scores(self) -> dict[str, float]:
+        return self.tags.get("event_scores") or {}
 
-_ACTOR_TYPE = pa.struct(
-    [
-        pa.field("text", pa.string()),
-        pa.field("code", pa.string()),  # ISO 3166 alpha-3, or IGO; null where no country is known
-        pa.field("sector", pa.string()),
-    ]
-)
+    @property
+    def event_evidence(self) -> dict[str, str]:
+        return self.tags.get("event_evidence") or {}
 
-_EVENT_ACTORS_TYPE = pa.struct(
-    [
-        pa.field("event_type", pa.string()),
-        pa.field("source", pa.list_(_ACTOR_TYPE)),
-        pa.field("target", pa.list_(_ACTOR_TYPE)),
-        pa.field("evidence", pa.string()),
-    ]
-)
+    @property
+    def stances(self) -> tuple[Stance, ...]:
+        return tuple(Stance(**s) for s in self.tags.get("stances") or ())
+
+    @property
+    def tone(self) -> float | None:
+        return self.tags.get("tone")
+
+    @property
+    def event_actors(self) -> tuple[dict, ...]:
+        """Per event type with evidence: {event_type, source, target, evidence} (see Tagger.event_actors)."""
+        return tuple(self.tags.get("event_actors") or ())
+
 
 _TS = pa.timestamp("us", tz="UTC")
 
+# The article's own columns, then every registered tag's (newsbeam.tags: story_id,
+# event_type, event_scores, event_evidence, event_actors, source_codes, target_codes,
+# stances, tone), then where it came from and the run that stored it.
+ARTICLE_FIELDS = [
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("url", pa.string()),
+    pa.field("final_url", pa.string()),
+    pa.field("canonical_url", pa.string()),
+    pa.field("source", pa.string()),
+    pa.field("title", pa.string()),
+    pa.field("author", pa.string()),
+    pa.field("published_at", _TS),
+    pa.field("fetched_at", _TS, nullable=False),
+    pa.field("language", pa.string()),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("word_count", pa.int32(), nullable=False),
+    pa.field("text_fingerprint", pa.string(), nullable=False),
+]
+TAIL_FIELDS = [
+    pa.field("input", pa.string()),
+    pa.field("run_id", pa.string(), nullable=False),
+]
 ARTICLE_SCHEMA = pa.schema(
-    [
-        pa.field("article_id", pa.string(), nullable=False),
-        pa.field("url", pa.string()),
-        pa.field("final_url", pa.string()),
-        pa.field("canonical_url", pa.string()),
-        pa.field("source", pa.string()),
-        pa.field("title", pa.string()),
-        pa.field("author", pa.string()),
-        pa.field("published_at", _TS),
-        pa.field("fetched_at", _TS, nullable=False),
-        pa.field("language", pa.string()),
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("word_count", pa.int32(), nullable=False),
-        pa.field("text_fingerprint", pa.string(), nullable=False),
-        # Articles telling the same story share it, across outlets and runs (newsbeam.stories).
-        pa.field("story_id", pa.string()),
-        pa.field("event_type", pa.string()),  # null: not tagged (unsupported language)
-        pa.field("event_scores", pa.map_(pa.string(), pa.float32())),
-        pa.field("event_evidence", pa.map_(pa.string(), pa.string())),
-        pa.field("event_actors", pa.list_(_EVENT_ACTORS_TYPE)),
-        # The primary event's distinct actor codes, for grouping by dyad.
-        pa.field("source_codes", pa.list_(pa.string())),
-        pa.field("target_codes", pa.list_(pa.string())),
-        pa.field("stances", pa.list_(_STANCE_TYPE)),
-        pa.field("tone", pa.float32()),
-        pa.field("input", pa.string()),
-        pa.field("run_id", pa.string(), nullable=False),
-    ],
+    ARTICLE_FIELDS + [c.field for c in tag_columns()] + TAIL_FIELDS,
     metadata={"newsbeam.schema": "articles/3"},
 )
 
@@ -231,36 +220,11 @@ PARTITION_COLUMNS = tuple(DERIVED_PARTITIONS) + COLUMN_PARTITIONS
 
 def article_row(tagged: TaggedArticle, run_id: str) -> dict:
     """The output row of a tagged article, keyed by ``ARTICLE_SCHEMA`` names."""
-    from newsbeam.tagging.actors import primary_codes
-
     a = tagged.article
-    source_codes, target_codes = primary_codes(tagged.event_actors, tagged.event_type)
-    return {
-        "article_id": a.article_id,
-        "url": a.url,
-        "final_url": a.final_url,
-        "canonical_url": a.canonical_url,
-        "source": a.source,
-        "title": a.title,
-        "author": a.author,
-        "published_at": a.published_at,
-        "fetched_at": a.fetched_at,
-        "language": a.language,
-        "text": a.text,
-        "word_count": a.word_count,
-        "text_fingerprint": a.text_fingerprint,
-        "story_id": None,  # stamped by the commit, once the run's stories are known
-        "event_type": tagged.event_type,
-        "event_scores": list(tagged.event_scores.items()),
-        "event_evidence": list(tagged.event_evidence.items()),
-        "event_actors": list(tagged.event_actors),
-        "source_codes": source_codes,
-        "target_codes": target_codes,
-        "stances": [dataclasses.asdict(s) for s in tagged.stances],
-        "tone": tagged.tone,
-        "input": a.input,
-        "run_id": run_id,
-    }
+    row = {f.name: getattr(a, f.name) for f in ARTICLE_FIELDS}
+    row.update({c.name: tagged.tags.get(c.name) for c in tag_columns()})
+    row.update(input=a.input, run_id=run_id)
+    return row
 
 
 def error_row(failure: Failure, run_id: str) -> dict:

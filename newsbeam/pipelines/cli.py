@@ -384,19 +384,16 @@ def tag_row(tagger, line: bytes | str) -> dict:
         return {"id": None, "error": str(exc)} if row is None else {"id": _row_id(row), "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one row that breaks the tagger never stops the others
         return {"id": _row_id(row), "error": f"{type(exc).__name__}: {exc}"}
-    return {
-        "id": _row_id(row),
-        "event_type": result.event_type,
-        "event_scores": result.event_scores,
-        "actors": _primary_actor_codes(result),
-        "event_actors": result.event_actors,
-        "stances": [
-            {"target": s["target"], "label": s["label"], "score": s["score"], "evidence": s["evidence"]}
-            | ({} if claims is not None else {"claim_id": s["claim_id"]})
-            for s in result.stances
-        ],
-        "tone": result.tone,
-    }
+    # Every registered tag's columns (newsbeam.tags), but the story id, which only a run's
+    # commit can give; a stance names its claim by id only for the config's claims.
+    out = {"id": _row_id(row), **{k: v for k, v in result.values.items() if k != "story_id"}}
+    out["actors"] = _primary_actor_codes(result)
+    out["stances"] = [
+        {"target": s["target"], "label": s["label"], "score": s["score"], "evidence": s["evidence"]}
+        | ({} if claims is not None else {"claim_id": s["claim_id"]})
+        for s in result.stances
+    ]
+    return out
 
 
 def _primary_actor_codes(result) -> dict:

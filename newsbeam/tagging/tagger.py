@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +53,36 @@ class Claim:
 
 @dataclass
 class TagResult:
-    event_type: str | None  # None: not tagged (a language the models do not know)
-    event_scores: dict[str, float]
-    event_evidence: dict[str, str]
-    stances: list[dict] = field(default_factory=list)
-    tone: float | None = 0.0
-    # One entry per event type with evidence, the primary type first:
-    # {event_type, source: [actor], target: [actor], evidence}; an actor is {text, code, sector}.
-    event_actors: list[dict] = field(default_factory=list)
+    """One article's tags: a value for every column of the registered tags (``newsbeam.tags``)."""
+
+    values: dict
+
+    @property
+    def event_type(self) -> str | None:
+        """None: not tagged (a language the models do not know)."""
+        return self.values["event_type"]
+
+    @property
+    def event_scores(self) -> dict[str, float]:
+        return self.values["event_scores"]
+
+    @property
+    def event_evidence(self) -> dict[str, str]:
+        return self.values["event_evidence"]
+
+    @property
+    def stances(self) -> list[dict]:
+        return self.values["stances"]
+
+    @property
+    def tone(self) -> float | None:
+        return self.values["tone"]
+
+    @property
+    def event_actors(self) -> list[dict]:
+        """One entry per event type with evidence, the primary type first: {event_type,
+        source: [actor], target: [actor], evidence}; an actor is {text, code, sector}."""
+        return self.values["event_actors"]
 
     @property
     def actors(self) -> dict | None:
@@ -166,18 +188,24 @@ class Tagger:
         return out
 
     def tag(self, title: str | None, text: str, claims: list[Claim] | None = None, language: str | None = None) -> TagResult:
-        """Tag one article; ``language`` (ISO 639-1) outside LANGUAGES leaves it untagged."""
+        """Tag one article with every registered tag (``newsbeam.tags``); ``language``
+        (ISO 639-1) outside LANGUAGES leaves it untagged."""
+        from newsbeam.tags import TagInput, compute_tags, untagged
+
         if language and language not in LANGUAGES:
-            return TagResult(None, {}, {}, [], None)
+            return TagResult(untagged())
         # The first MAX_SENTENCES are all that is tagged: split only the text they can come from.
         sentences = article_sentences(text[:MAX_TAG_CHARS])[:MAX_SENTENCES]
         if title and is_boilerplate(title):
             title = None
+        doc = TagInput(title, text, sentences, self.claims if claims is None else claims, self)
+        return TagResult(compute_tags(doc))
+
+    def classify_events(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
+        """The primary event type, every type's score, and each found type's evidence
+        sentence; the accurate tier reads the headline and the lead only."""
         event_sentences = sentences[:LEAD_SENTENCES] if self.tier == "accurate" else sentences
-        primary, scores, evidence = self.events_model.classify(title, event_sentences)
-        stances = self.stances(title, sentences, self.claims if claims is None else claims)
-        event_actors = self.event_actors(title, sentences, primary, scores, evidence)
-        return TagResult(primary, scores, evidence, stances, self.tone(f"{title or ''}\n{text}"), event_actors)
+        return self.events_model.classify(title, event_sentences)
 
     def event_actors(self, title: str | None, sentences: list[str], primary: str, scores: dict[str, float],
                      evidence: dict[str, str]) -> list[dict]:

@@ -1,0 +1,28 @@
+"""The stance tag: the article's stance toward each configured claim (FNC-1 labels: agree,
+disagree, discuss, unrelated), with its score and evidence sentence
+(``newsbeam.tagging.stance`` and, for the accurate tier, ``stance_encoder``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from newsbeam.tags.base import Tag, column
+
+STANCE = pa.struct([
+    pa.field("claim_id", pa.string()),
+    pa.field("target", pa.string()),
+    pa.field("label", pa.string()),
+    pa.field("score", pa.float32()),
+    pa.field("evidence", pa.string()),
+])
+
+
+class StanceTag(Tag):
+    name = "stance"
+    columns = (
+        column("stances", pa.list_(STANCE),
+               "One entry per claim: {claim_id, target (the claim), label, score, evidence (null when unrelated)}."),
+    )
+
+    def compute(self, doc, done) -> dict:
+        return {"stances": doc.tagger.stances(doc.title, doc.sentences, doc.claims)}
