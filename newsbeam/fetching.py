@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from newsbeam import storage
+from newsbeam.feeds import FeedError, parse_feed
 from newsbeam.fields import BAD_FIELD
 from newsbeam.http import BackgroundLoop, Fetcher, FetchError, FetchPolicy, Response, find_canonical
 from newsbeam.records import KIND_FRAGMENT, KIND_HTML, STAGE_FEED, STAGE_FETCH, Failure, FeedItem, RawDocument, utcnow
 from newsbeam.state import url_id
 from newsbeam.text import DecodeError, decode_bytes, word_count
-from newsbeam.transforms.feeds import FeedError, parse_feed
 from newsbeam.urls import canonicalize_url, same_site
 
 LOGGER = logging.getLogger(__name__)

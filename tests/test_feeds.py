@@ -2,8 +2,8 @@ import gzip
 
 import pytest
 
+from newsbeam.feeds import FeedError, parse_feed
 from newsbeam.records import Failure, FeedItem
-from newsbeam.transforms.feeds import FeedError, parse_feed
 from newsbeam.transforms.read import read_local_file
 from tests.conftest import FIXTURES, REPO
 

@@ -1,12 +1,12 @@
 """The local worker pool (``--workers N``): same rows as one process, no document lost
 when a worker dies, and a worker that cannot start fails the run."""
 
+import dataclasses
+
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-
-import dataclasses
 
 from newsbeam.pipelines.batch import document_settings
 from newsbeam.records import KIND_TEXT, RawDocument

@@ -7,12 +7,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from newsbeam.layout import ARTICLES, ERRORS
-from newsbeam.records import KIND_HTML, KIND_TEXT, UTC, Article, FeedItem, RawDocument, RowKey
+from newsbeam.records import FAILED, KIND_HTML, KIND_TEXT, UTC, Article, FeedItem, RawDocument, RowKey
 from newsbeam.settings import ExtractSettings, TagSettings
 from newsbeam.transforms.dedup import LOSERS, Dedup
 from newsbeam.transforms.extract import ExtractArticles
 from newsbeam.transforms.fetch import FetchArticles
-from newsbeam.records import FAILED
 from newsbeam.transforms.read import MatchInputs, ReadLocalInputs
 from newsbeam.transforms.tag import TagArticles
 from newsbeam.transforms.write import WriteShards

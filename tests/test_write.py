@@ -5,9 +5,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from newsbeam.commit import commit_run
+from newsbeam.layout import file_schema, partition_values, sanitize_partition_value
 from newsbeam.records import ERROR_SCHEMA, UTC, RowKey, ShardInfo
 from newsbeam.storage import write_table
-from newsbeam.layout import file_schema, partition_values, sanitize_partition_value
 
 
 @pytest.mark.parametrize(

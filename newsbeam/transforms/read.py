@@ -16,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from newsbeam import storage
+from newsbeam.feeds import FeedError, parse_feed
 from newsbeam.fields import BAD_FIELD, parse_date, text_field
 from newsbeam.records import (
     FAILED,
@@ -39,7 +40,6 @@ from newsbeam.text import (
     is_boilerplate,
     sniff_format,
 )
-from newsbeam.transforms.feeds import FeedError, parse_feed
 
 LOGGER = logging.getLogger(__name__)
 
