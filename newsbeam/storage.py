@@ -246,6 +246,12 @@ def list_files(pattern: str) -> list[str]:
     return sorted(m.path for r in results for m in r.metadata_list)
 
 
+def match(pattern: str) -> list[tuple[str, int | None]]:
+    """``(path, size in bytes)`` of each file a glob matches, in the store's order; raises
+    when the store cannot be listed."""
+    return [(m.path, m.size_in_bytes) for r in FileSystems.match([pattern]) for m in r.metadata_list]
+
+
 def parquet_options(compression: str) -> dict:
     """The writer options of every Parquet file newsbeam writes: statistics let readers
     prune by date and id."""

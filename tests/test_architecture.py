@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "newsbeam"
 MAX_FUNCTION_LINES = 60
 # Each step's work, without Beam: the drivers (transforms/, pipelines/) run it.
 CORE = ("commit.py", "dedup.py", "documents.py", "extraction.py", "feeds.py", "fetching.py", "fields.py", "http.py", "layout.py",
-        "polling.py", "records.py", "settings.py", "state.py", "stories.py", "text.py", "urls.py", "writing.py", "tags",
+        "polling.py", "reading.py", "records.py", "settings.py", "state.py", "stories.py", "text.py", "urls.py", "writing.py", "tags",
         "tagging")
 
 

@@ -3,8 +3,8 @@ import gzip
 import pytest
 
 from newsbeam.feeds import FeedError, parse_feed
+from newsbeam.reading import read_local_file
 from newsbeam.records import Failure, FeedItem
-from newsbeam.transforms.read import read_local_file
 from tests.conftest import FIXTURES, REPO
 
 SAMPLES = REPO / "configs" / "samples"

@@ -9,8 +9,8 @@ import pytest
 from newsbeam.feeds import parse_feed
 from newsbeam.fields import BAD_FIELD, impossible_date, parse_date
 from newsbeam.http import FetchError, FetchPolicy, check_url, forbidden_address
+from newsbeam.reading import jsonl_documents, read_local_file
 from newsbeam.records import Failure, FeedItem, RawDocument
-from newsbeam.transforms.read import jsonl_documents, read_local_file
 from tests.conftest import run_cli
 from tests.httpserver import Reply, Server
 

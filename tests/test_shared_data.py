@@ -3,8 +3,8 @@
 import duckdb
 import pytest
 
+from newsbeam.reading import read_local_file
 from newsbeam.records import Failure, FeedItem
-from newsbeam.transforms.read import read_local_file
 from tests.conftest import SHARED_DATA, SHARED_SEEDS, needs_shared_data, needs_shared_seeds, run_cli
 
 

@@ -117,7 +117,7 @@ def test_boilerplate_lines_are_recognised():
 
 
 def test_text_file_headline_skips_page_furniture():
-    from newsbeam.transforms.read import _text_file_document
+    from newsbeam.reading import _text_file_document
 
     doc = _text_file_document("a.txt", "Skip to main content\n\nVeloria talks resume\n\nVeloria talks resume\nDelegates met on Monday.", None)
     assert doc.title_hint == "Veloria talks resume"
