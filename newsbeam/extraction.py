@@ -13,6 +13,7 @@ import os
 import re
 import threading
 
+from newsbeam import ids
 from newsbeam.records import (
     KIND_FRAGMENT,
     KIND_HTML,
@@ -20,7 +21,7 @@ from newsbeam.records import (
     Article,
     RawDocument,
 )
-from newsbeam.text import MAX_ARTICLE_CHARS, cap_text, clean_text, stable_id, text_fingerprint, word_count
+from newsbeam.text import MAX_ARTICLE_CHARS, cap_text, clean_text, text_fingerprint, word_count
 from newsbeam.urls import canonicalize_url, host_of
 
 LOGGER = logging.getLogger(__name__)
@@ -351,7 +352,7 @@ class Extractor:
         url = doc.url or doc.final_url or meta_url
         canonical = doc.canonical_url or canonicalize_url(doc.final_url or url)
         fingerprint = text_fingerprint(text)
-        article_id = stable_id("url", canonical) if canonical else stable_id("text", fingerprint)
+        article_id = ids.article_id(canonical, fingerprint)
         source = doc.source or meta_site or host_of(canonical) or _local_source(doc.input)
         return Article(
             article_id=article_id,

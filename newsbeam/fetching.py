@@ -20,8 +20,8 @@ from newsbeam import storage
 from newsbeam.feeds import FeedError, parse_feed
 from newsbeam.fields import BAD_FIELD
 from newsbeam.http import BackgroundLoop, Fetcher, FetchError, FetchPolicy, Response, find_canonical
+from newsbeam.ids import url_id
 from newsbeam.records import KIND_FRAGMENT, KIND_HTML, STAGE_FEED, STAGE_FETCH, Failure, FeedItem, RawDocument, utcnow
-from newsbeam.state import url_id
 from newsbeam.text import DecodeError, decode_bytes, word_count
 from newsbeam.urls import canonicalize_url, same_site
 

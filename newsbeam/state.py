@@ -18,8 +18,6 @@ import pyarrow.parquet as pq
 from newsbeam import storage
 from newsbeam.layout import FEEDS_STATE, SEEN
 from newsbeam.records import utcnow
-from newsbeam.text import stable_id
-from newsbeam.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,12 +32,6 @@ SEEN_SCHEMA = pa.schema(
         pa.field("run_id", pa.string(), nullable=False),
     ]
 )
-
-
-def url_id(url: str | None) -> str | None:
-    """The id an article gets from this URL (before any page says otherwise)."""
-    canonical = canonicalize_url(url)
-    return stable_id("url", canonical) if canonical else None
 
 
 def seen_files(state_path: str) -> list[str]:

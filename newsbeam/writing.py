@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from newsbeam import storage
+from newsbeam.ids import url_id
 from newsbeam.layout import ARTICLES, ERRORS, file_schema, partition_dir, shard_name, tmp_root
 from newsbeam.records import RowKey, ShardInfo, article_row, error_row
-from newsbeam.state import url_id
 from newsbeam.storage import write_table
 from newsbeam.stories import StorySig, story_sig
 
