@@ -97,6 +97,7 @@ setup(
         "newsbeam.configs.claims": ["*.yaml"],
         "newsbeam.configs.samples": ["*"],
         "newsbeam.configs.taxonomy": ["*.yaml"],
+        "newsbeam": ["py.typed"],
         "newsbeam.tagging.models": ["*.npz", "encoder/*"],
     },
     include_package_data=True,

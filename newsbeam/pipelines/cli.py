@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import errno
 import json
 import logging
 import os
@@ -124,8 +123,8 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
 
 
 def cmd_run(argv: list[str]) -> int:
-    from newsbeam import storage
     from newsbeam.pipelines.config import ConfigError, load_config
+    from newsbeam.pipelines.launch import LEASE_LOST, OutputBusy, RunFailed, check_runnable, run_batch
 
     args, beam_args = _run_parser().parse_known_args(argv)
     options = _beam_options(beam_args)
@@ -139,66 +138,43 @@ def cmd_run(argv: list[str]) -> int:
     }
     try:
         cfg = load_config(args.config, overrides)
+        output = check_runnable(cfg)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
-    if not cfg.inputs and not cfg.feeds:
-        return _fail("nothing to read: give --input or --feed, or inputs/feeds in the config", EXIT_CONFIG)
-    output = storage.absolute(cfg.output_path)
-    problem = storage.check_writable(output)
-    if problem:
-        return _fail(problem, EXIT_FAILED)
+    except RunFailed as exc:
+        return _fail(str(exc), EXIT_FAILED)
     _warn_empty_globs(cfg)
-
-    from newsbeam.layout import new_run_id
-    from newsbeam.locking import OutputLock
-
-    run_id = new_run_id()
-    lock = OutputLock(output, run_id, wait=args.wait)
-    if not lock.acquire():
-        holder = lock.holder
-        print(
-            f"newsbeam: another run ({holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
-            f"since {holder.get('since', '?')}) is writing to {output}; not starting ({_waited(args.wait)})",
-            file=sys.stderr,
-        )
-        return EXIT_OK
+    started = time.monotonic()
     try:
-        code = _run_locked(cfg, options, output, run_id, workers)
-    except Exception as exc:  # noqa: BLE001 - a run that cannot finish is one line, not a traceback
-        LOGGER.info("run %s failed", run_id, exc_info=True)
-        code = _fail(describe_failure(exc, output), EXIT_FAILED)
-    finally:
-        lock.release()
-    if lock.lost:
-        return _fail(f"the lease on {output} was lost during the run (not renewed for a whole term): another launcher may have written to it too", EXIT_FAILED)
+        result = run_batch(cfg, options, workers, args.wait, say=lambda m: print(f"newsbeam: {m}", file=sys.stderr))
+    except OutputBusy as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_OK
+    except RunFailed as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    code = _report_run(result, output, time.monotonic() - started)
+    if result.lease_lost:
+        return _fail(LEASE_LOST.format(output=output), EXIT_FAILED)
     return code
 
 
-def _waited(wait: float | None) -> str:
-    """How a launcher that found the output locked gave up, for its one line."""
-    if wait is None:
-        return "--wait to wait for it"
-    return f"waited {wait:g} s for it and gave up"
-
-
-def describe_failure(exc: BaseException, output: str) -> str:
-    """One line for a run that could not finish: the cause that matters, not Beam's wrapping.
-
-    A full disk shows up as an OSError deep in a worker, wrapped (as text) in Beam's own
-    errors; it is named plainly. Nothing half-written is visible: the next run rolls a
-    journaled commit forward or drops the unfinished run's files.
-    """
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    text = " ".join(str(e) for e in chain)
-    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain) or "No space left on device" in text:
-        return (f"no space left on device while writing {output}: free some space and run again "
-                "(nothing half-written is visible; the next run finishes or discards this one)")
-    last = next((line.strip() for line in reversed(str(chain[-1]).splitlines()) if line.strip()), type(chain[-1]).__name__)
-    return f"the run failed: {type(chain[-1]).__name__}: {last[:300]} (-v for the traceback)"
+def _report_run(result, output: str, took: float) -> int:
+    """The run's summary, where its output is and how to query it (or why it failed)."""
+    manifest = result.manifest
+    print(format_summary(manifest))
+    print(f"  took       {took:.1f} s")
+    feeds = manifest.get("feeds") or {}
+    if feeds and all(f.get("error") for f in feeds.values()):
+        return _fail(f"every feed failed ({len(feeds)} of {len(feeds)}): see {output}/errors", EXIT_FAILED)
+    print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {result.manifest_path})")
+    sql = (
+        "SELECT published_date, event_type, count(*) AS articles "
+        f"FROM read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    print(f"query (DuckDB): {sql}")
+    print(f"  from Python:  python -c \"import duckdb; duckdb.sql(\\\"{sql}\\\").show()\"")
+    return EXIT_OK
 
 
 def _local_workers(workers: int, options) -> int:
@@ -214,48 +190,6 @@ def _local_workers(workers: int, options) -> int:
         print("newsbeam: --workers applies to local runs only; the runner's own workers extract and tag", file=sys.stderr)
         return 1
     return workers
-
-
-def _run_locked(cfg, options, output: str, run_id: str, workers: int = 1) -> int:
-    """The run proper, with the output's lock held: recover, run, commit, report."""
-
-    from newsbeam import layout, storage
-    from newsbeam.commit import recover
-    from newsbeam.pipelines.batch import build_pipeline
-
-    finished = recover(output)
-    for old in finished:
-        print(f"newsbeam: finished the commit of interrupted run {old}", file=sys.stderr)
-    started = time.monotonic()
-    print(f"newsbeam: run {run_id} -> {output}", file=sys.stderr)
-    from newsbeam.pipelines.runner import new_pipeline
-
-    pipeline = new_pipeline(options)
-    build_pipeline(pipeline, cfg, run_id, workers)
-    result = pipeline.run()
-    state = result.wait_until_finish()
-    if str(state) not in ("DONE", "PipelineState.DONE"):
-        return _fail(f"pipeline ended in state {state}", EXIT_FAILED)
-    manifest_path = layout.manifest_path(output, run_id)
-    try:
-        manifest = storage.read_json(manifest_path)
-    except Exception as exc:  # noqa: BLE001 - the pipeline finished but did not commit
-        return _fail(f"run finished without a manifest at {manifest_path}: {exc}", EXIT_FAILED)
-    print(format_summary(manifest))
-    feeds = manifest.get("feeds") or {}
-    if feeds and all(f.get("error") for f in feeds.values()):
-        print(f"  took       {time.monotonic() - started:.1f} s")
-        return _fail(f"every feed failed ({len(feeds)} of {len(feeds)}): see {output}/errors", EXIT_FAILED)
-    print(f"  took       {time.monotonic() - started:.1f} s")
-    print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {manifest_path})")
-    sql = (
-        "SELECT published_date, event_type, count(*) AS articles "
-        f"FROM read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
-        "GROUP BY ALL ORDER BY ALL"
-    )
-    print(f"query (DuckDB): {sql}")
-    print(f"  from Python:  python -c \"import duckdb; duckdb.sql(\\\"{sql}\\\").show()\"")
-    return EXIT_OK
 
 
 def cmd_tag(argv: list[str]) -> int:
@@ -478,6 +412,7 @@ def cmd_compact(argv: list[str]) -> int:
     from newsbeam.commit import recover
     from newsbeam.compact import compact
     from newsbeam.locking import OutputLock
+    from newsbeam.pipelines.launch import waited
 
     output = storage.absolute(args.output)
     if storage.is_local(output) and not os.path.isdir(output):
@@ -485,7 +420,7 @@ def cmd_compact(argv: list[str]) -> int:
     lock = OutputLock(output, "compact", wait=args.wait)
     if not lock.acquire():
         print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not compacting"
-              f" ({_waited(args.wait)})", file=sys.stderr)
+              f" ({waited(args.wait)})", file=sys.stderr)
         return EXIT_OK
     try:
         recover(output)
@@ -512,6 +447,7 @@ def cmd_stream(argv: list[str]) -> int:
     from newsbeam import storage
     from newsbeam.locking import OutputLock
     from newsbeam.pipelines.config import ConfigError, load_config
+    from newsbeam.pipelines.launch import waited
 
     options = _beam_options(beam_args, streaming=True)
 
@@ -530,7 +466,7 @@ def cmd_stream(argv: list[str]) -> int:
     lock = OutputLock(output, "stream", wait=args.wait)
     if not lock.acquire():
         print(f"newsbeam: another job (pid {lock.holder.get('pid', '?')}) is writing to {output}; not starting"
-              f" ({_waited(args.wait)})", file=sys.stderr)
+              f" ({waited(args.wait)})", file=sys.stderr)
         return EXIT_OK
     lock.on_lost(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stop as on SIGTERM: finish the batch in flight
     try:
