@@ -485,7 +485,27 @@ def cmd_stream(argv: list[str]) -> int:
     os._exit(code)
 
 
-COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact}
+def cmd_init(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newsbeam init", description="Write a starter config, claims and actors to edit.")
+    parser.add_argument("directory", help="where to write newsbeam.yaml, claims.yaml and actors.yaml")
+    parser.add_argument("--force", action="store_true", help="overwrite files that are there")
+    args = parser.parse_args(argv)
+    from newsbeam.starter import CONFIG, StarterExists, write_starter
+
+    try:
+        written = write_starter(args.directory, args.force)
+    except StarterExists as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    except OSError as exc:
+        return _fail(f"cannot write {exc.filename}: {exc.strerror}", EXIT_FAILED)
+    config = os.path.join(args.directory, CONFIG)
+    print("wrote " + ", ".join(str(p) for p in written))
+    print(f"edit the feeds and claims, then:  newsbeam run --config {config}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact,
+            "init": cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:
