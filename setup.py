@@ -43,6 +43,8 @@ INSTALL_REQUIRES = [
     # tokenizers library's WordPiece. No torch at run time.
     "onnxruntime>=1.17",
     "tokenizers>=0.15",
+    # Live progress of long runs on a terminal (newsbeam.progress): small, pure Python.
+    "tqdm>=4.66",
 ]
 
 # Object stores: Beam's S3 and GCS filesystems need their client libraries, which Beam

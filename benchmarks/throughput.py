@@ -174,13 +174,13 @@ def stage_costs(pages: Path, sample: int = 120) -> dict[str, float]:
     from newsbeam.commit import _final_copy
     from newsbeam.documents import tag_article
     from newsbeam.extraction import Extractor
+    from newsbeam.layout import file_schema
     from newsbeam.pipelines.config import load_config
     from newsbeam.records import KIND_HTML, RawDocument, ShardInfo, article_row
     from newsbeam.storage import write_table
     from newsbeam.stories import assign_stories, local_pairs, story_sig
     from newsbeam.tagging import Claim, Tagger
     from newsbeam.text import decode_bytes, sniff_format
-    from newsbeam.layout import file_schema
 
     files = sorted(pages.glob("*.html"))[:sample]
     cfg = load_config(None)

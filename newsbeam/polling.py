@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from newsbeam import progress
 from newsbeam.commit import commit_run
 from newsbeam.dedup import select_new
 from newsbeam.documents import extract_then_tag, shared_extractor, shared_tagger
@@ -125,12 +126,14 @@ class Poller:
         for doc in polled.documents:  # one bad page never stops the stream: it is an error row
             result = extract_then_tag(self.extractor, self.tagger, doc)
             (polled.failures if isinstance(result, Failure) else tagged).append(result)
+        progress.add("articles", len(tagged))
         return self.commit(tagged, polled.failures, polled.retry_urls)
 
     def fetch_new(self) -> Polled:
         """Poll every feed; the documents of the entries not known yet, fetched where needed."""
         poller = FeedPoller(self.session.fetcher, self.known.validators)
         polls = self.session.gather([poller.poll(url, source) for url, source in self.settings.feeds])
+        progress.add("feeds", len(polls))
         failures = [f for poll in polls for f in poll.failures]
         for poll in polls:
             if poll.status.ok and (poll.status.etag or poll.status.last_modified):
@@ -147,6 +150,7 @@ class Poller:
         for result in self.session.gather([fetcher.fetch(item) for item in to_fetch]):
             if result.document is not None:
                 documents.append(result.document)
+                progress.add("pages")
                 continue
             failures.append(result.failure)
             if result.retry_feed is not None:
@@ -176,6 +180,8 @@ class Poller:
         manifest = commit_run(out.path, out.state, batch_id, shards, winners, losers, summary, out.compression,
                               stories=stories)
         self.known.stored(winners, retry_urls)
+        progress.add("written", manifest["written"]["articles"])
+        progress.add("errors", manifest["written"]["errors"])
         LOGGER.warning("batch %s: %d articles written, %d error rows",
                        batch_id, manifest["written"]["articles"], manifest["written"]["errors"])
         return manifest

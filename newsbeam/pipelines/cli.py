@@ -50,8 +50,23 @@ def _run_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, metavar="N",
         help="extract and tag on N local processes (local runs; a cloud runner scales itself). Default 1",
     )
+    parser.add_argument(
+        "--progress", choices=("auto", "bar", "lines", "off"), default="auto",
+        help="show progress: a live line on a terminal (bar), a plain line every --progress-every seconds (lines), "
+        "or nothing; auto (the default) picks bar on a terminal, else lines",
+    )
+    parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                        help="seconds between progress lines when not on a terminal (default 30)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     return parser
+
+
+def _reporter(args, what: str):
+    from newsbeam.progress import Reporter
+
+    if args.progress_every <= 0:
+        raise UsageError("--progress-every must be positive")
+    return Reporter(args.progress, args.progress_every, what=what)
 
 
 def _warn_empty_globs(cfg) -> None:
@@ -146,7 +161,8 @@ def cmd_run(argv: list[str]) -> int:
     _warn_empty_globs(cfg)
     started = time.monotonic()
     try:
-        result = run_batch(cfg, options, workers, args.wait, say=lambda m: print(f"newsbeam: {m}", file=sys.stderr))
+        with _reporter(args, "run"):
+            result = run_batch(cfg, options, workers, args.wait, say=lambda m: print(f"newsbeam: {m}", file=sys.stderr))
     except OutputBusy as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_OK
@@ -472,7 +488,8 @@ def cmd_stream(argv: list[str]) -> int:
     try:
         from newsbeam.pipelines.streaming import run_stream
 
-        code = run_stream(cfg, options, output, args.poll_interval, args.max_polls)
+        with _reporter(args, "stream"):
+            code = run_stream(cfg, options, output, args.poll_interval, args.max_polls)
     finally:
         lock.release()
     if lock.lost:

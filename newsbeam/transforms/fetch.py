@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
+from newsbeam import progress
 from newsbeam.dedup import DUPLICATE, SEEN_BEFORE
 from newsbeam.fetching import (
     FeedPoll,
@@ -114,6 +115,7 @@ class _FetchFeedFn(_AsyncFetchFn):
         if self._poller is None:  # the validators of earlier runs, read once
             self._poller = FeedPoller(self._session.fetcher, load_feed_state(self.state_path))
         poll = await self._poller.poll(*spec)
+        progress.add("feeds")
         if poll.status.status == 304:
             self.not_modified.inc()
         if not poll.status.ok:
@@ -220,6 +222,8 @@ class _FetchPageFn(_AsyncFetchFn):
     async def handle(self, item: FeedItem) -> list:
         result = await PageFetcher(self._session.fetcher).fetch(item)
         (self.ok if result.document is not None else self.failed).inc()
+        if result.document is not None:
+            progress.add("pages")
         return page_outputs(result)
 
 

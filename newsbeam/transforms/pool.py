@@ -29,7 +29,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from newsbeam import documents
+from newsbeam import documents, progress
 from newsbeam.records import FAILED, STAGE_EXTRACT, STAGE_TAG, Failure, RawDocument
 from newsbeam.settings import ExtractSettings, TagSettings
 
@@ -161,6 +161,7 @@ class _PoolFn(beam.DoFn):
             return
         self.counters["extract.articles"].inc()
         self.counters["tag.articles"].inc()
+        progress.add("articles")
         yield _out(EXTRACTED, 1, window)
         yield _out(None, result, window)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from newsbeam import progress
 from newsbeam.documents import shared_tagger, tag
 from newsbeam.records import FAILED, Article, Failure
 from newsbeam.settings import TagSettings
@@ -26,6 +27,7 @@ class _TagFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(FAILED, tagged)
             return
         self.ok.inc()
+        progress.add("articles")
         yield tagged
 
 

@@ -17,7 +17,9 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MAX_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from newsbeam import progress
 from newsbeam.commit import commit_run
+from newsbeam.layout import ARTICLES
 from newsbeam.records import ShardInfo
 from newsbeam.stories import run_stories
 from newsbeam.writing import ShardWriter
@@ -41,6 +43,7 @@ class _WriteShardsFn(beam.DoFn):
 
     def process(self, element):
         added = self._writer.add(element)
+        progress.add("written" if self.args[0] == ARTICLES else "errors")
         if added.key is not None:
             yield beam.pvalue.TaggedOutput(KEYS, added.key)
         if added.signature is not None:
