@@ -2,39 +2,57 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-stamp
+LOG    := $(VENV)/install.log
+# Two install profiles: the main job's dependencies only (make demo), and everything the
+# tests, training, benchmarks and docs need (make test and the rest).
+CORE   := $(VENV)/.core-stamp
+DEV    := $(VENV)/.dev-stamp
 
-.PHONY: demo test lint install clean train eval bench
+.PHONY: demo test lint install install-dev clean train eval bench docs
 
-$(STAMP): setup.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
-	$(PY) -m pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
-	touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-install: $(STAMP)
+# uv installs the core in seconds (parallel downloads, no build of what has a wheel);
+# pip is the fallback where uv cannot be had. No test tools, no torch.
+$(CORE): setup.py | $(PY)
+	( $(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e . ) > $(LOG) 2>&1 \
+	  || $(PY) -m pip install --quiet -e . >> $(LOG) 2>&1 || (cat $(LOG); exit 1)
+	touch $@
 
-demo: $(STAMP)
-	rm -rf out/sample
-	$(VENV)/bin/newsbeam run --config configs/sample.yaml
+# pip, so that the machine's pip configuration (wheel directories, constraints such as
+# torch's CPU build) applies to the large optional stack.
+$(DEV): setup.py | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip > $(LOG) 2>&1 || (cat $(LOG); exit 1)
+	$(PY) -m pip install --quiet -e '.[dev]' >> $(LOG) 2>&1 || (cat $(LOG); exit 1)
+	touch $@ $(CORE)
 
-test: $(STAMP)
+install: $(CORE)
+install-dev: $(DEV)
+
+demo: $(CORE)  ## the main job on the bundled sample, then the report; says where it all is
+	$(PY) -m newsbeam.demo
+
+test: $(DEV)
 	$(PY) -m pytest -q
 
-train: $(STAMP)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
+train: $(DEV)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
 	$(PY) -m training.train_events
 	$(PY) -m training.train_stance
 	$(PY) -m training.train_encoder
 	$(PY) -m training.train_stories
 
-eval: $(STAMP)  ## measure the tags on held-back dev data; writes EVALUATION.md
+eval: $(DEV)  ## measure the tags on held-back dev data; writes EVALUATION.md
 	$(PY) -m training.evaluate
 
-bench: $(STAMP)  ## throughput against the plain-loop and trafilatura-CLI references
+bench: $(DEV)  ## throughput against the plain-loop and trafilatura-CLI references
 	$(PY) benchmarks/throughput.py
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(VENV)/bin/ruff check newsbeam tests training benchmarks
 
+docs: $(DEV)  ## the documentation site (mkdocs build --strict: a broken link fails)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build site *.egg-info

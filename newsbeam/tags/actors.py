@@ -26,9 +26,10 @@ class ActorsTag(Tag):
     name = "actors"
     columns = (
         column("event_actors", pa.list_(EVENT_ACTORS),
-               "Per event type with evidence: its source and target actors ({text, code, sector}) and the sentence."),
-        column("source_codes", pa.list_(pa.string()), "The primary event's distinct source actor codes."),
-        column("target_codes", pa.list_(pa.string()), "The primary event's distinct target actor codes."),
+               "One per type found (the primary type first): who did it (source) to whom (target), each a list of "
+               "{text, code, sector}, and the sentence; empty for NONE."),
+        column("source_codes", pa.list_(pa.string()), "The primary event's distinct source actor codes (ISO 3166 alpha-3 or IGO), for grouping by dyad."),
+        column("target_codes", pa.list_(pa.string()), "The primary event's distinct target actor codes, for grouping by dyad."),
     )
 
     def compute(self, doc, done) -> dict:

@@ -13,9 +13,10 @@ class EventTag(Tag):
     name = "event"
     columns = (
         column("event_type", pa.string(),
-               "PLOVER event type of the article, or NONE; null where it is not tagged (a language the models do not know)."),
-        column("event_scores", pa.map_(pa.string(), pa.float32()), "Each event type's score (0 to 1), NONE included."),
-        column("event_evidence", pa.map_(pa.string(), pa.string()), "For each event type found, the sentence that states it."),
+               "One of the 16 PLOVER types or NONE; null when the article's language is not one the models know "
+               "(English today): untagged, not \"no event\"."),
+        column("event_scores", pa.map_(pa.string(), pa.float32()), "A score for every type and NONE (0 to 1)."),
+        column("event_evidence", pa.map_(pa.string(), pa.string()), "The sentence that best supports each type found."),
     )
 
     def compute(self, doc, done) -> dict:

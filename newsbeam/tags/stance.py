@@ -21,7 +21,8 @@ class StanceTag(Tag):
     name = "stance"
     columns = (
         column("stances", pa.list_(STANCE),
-               "One entry per claim: {claim_id, target (the claim), label, score, evidence (null when unrelated)}."),
+               "One per claim: {claim_id, target (the claim), label (agree, disagree, discuss or unrelated), score, "
+               "evidence (null when unrelated)}."),
     )
 
     def compute(self, doc, done) -> dict:

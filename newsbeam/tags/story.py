@@ -16,7 +16,8 @@ class StoryTag(Tag):
     name = "story"
     columns = (
         column("story_id", pa.string(),
-               "Articles telling the same story share it, across outlets and runs (null with stories off)."),
+               "Shared by the articles that tell the same story, across outlets and runs (output.md, Stories); "
+               "null when stories.enabled is false."),
     )
 
     def compute(self, doc, done) -> dict:
