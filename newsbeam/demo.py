@@ -14,16 +14,18 @@ import shutil
 import sys
 import time
 
-from newsbeam.pipelines.config import packaged_config_dir
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsbeam.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="out/sample", help="where to write (replaced if it exists; default out/sample)")
     args = parser.parse_args(argv)
+    from newsbeam.pipelines.cli import setup_logging
+
+    setup_logging(verbose=False)  # as the newsbeam command: newsbeam's own lines only, not Beam's notices (first)
 
     import newsbeam
     from newsbeam import report
+    from newsbeam.pipelines.config import packaged_config_dir
 
     config = packaged_config_dir() / "sample.yaml"
     output = args.output
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         fh.write(report.render_html(agg, output, None, None))
     sql = "SELECT event_type, count(*) AS articles FROM articles GROUP BY ALL ORDER BY articles DESC"
     events = newsbeam.connect(output).sql(sql).fetchall()
-    print(f"newsbeam demo: the bundled sample ({config.parent / 'samples'}) -> {output}")
+    print(f"newsbeam demo: the bundled sample ({os.path.relpath(config.parent / 'samples')}) -> {output}")
     print(f"  stored    {summary.articles} articles ({summary.duplicates} duplicate skipped), {summary.errors} error rows, "
           f"{summary.stories} stories, in {took:.1f} s")
     print(f"  output    {output}/articles/  (Hive-partitioned Parquet; errors/ and stories/ beside it)")

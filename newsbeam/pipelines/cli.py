@@ -359,7 +359,7 @@ class _DropNoise(logging.Filter):
         return not record.getMessage().startswith("apitools not found")
 
 
-def _setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: newsbeam {" + ",".join(COMMANDS) + "} [options]   (newsbeam CMD --help)", file=sys.stderr)
         return EXIT_OK if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
     # Before anything imports Beam: its import-time warnings go through these handlers.
-    _setup_logging("-v" in argv or "--verbose" in argv)
+    setup_logging("-v" in argv or "--verbose" in argv)
     if argv[0] == "stream":
         from newsbeam.pipelines.stopping import catch_early_stop
 
