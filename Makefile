@@ -16,9 +16,10 @@ $(PY):
 # uv installs the core in seconds (parallel downloads, no build of what has a wheel);
 # pip is the fallback where uv cannot be had. No test tools, no torch.
 $(CORE): setup.py | $(PY)
-	( $(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e . ) > $(LOG) 2>&1 \
+	@echo "installing newsbeam and the main job's dependencies into $(VENV) (log: $(LOG))"
+	@( $(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e . ) > $(LOG) 2>&1 \
 	  || $(PY) -m pip install --quiet -e . >> $(LOG) 2>&1 || (cat $(LOG); exit 1)
-	touch $@
+	@touch $@
 
 # pip, so that the machine's pip configuration (wheel directories, constraints such as
 # torch's CPU build) applies to the large optional stack.
@@ -31,7 +32,7 @@ install: $(CORE)
 install-dev: $(DEV)
 
 demo: $(CORE)  ## the main job on the bundled sample, then the report; says where it all is
-	$(PY) -m newsbeam.demo
+	@$(PY) -m newsbeam.demo
 
 test: $(DEV)
 	$(PY) -m pytest -q
@@ -52,7 +53,7 @@ lint: $(DEV)
 	$(VENV)/bin/ruff check newsbeam tests training benchmarks
 
 docs: $(DEV)  ## the documentation site (mkdocs build --strict: a broken link fails)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 clean:
 	rm -rf $(VENV) out build site *.egg-info

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     page = os.path.join(output, "report.html")
     with open(page, "w", encoding="utf-8") as fh:
         fh.write(report.render_html(agg, output, None, None))
-    sql = "SELECT event_type, count(*) AS articles FROM articles GROUP BY ALL ORDER BY articles DESC"
+    sql = "SELECT event_type, count(*) AS articles FROM articles GROUP BY ALL ORDER BY articles DESC, event_type"
     events = newsbeam.connect(output).sql(sql).fetchall()
     print(f"newsbeam demo: the bundled sample ({os.path.relpath(config.parent / 'samples')}) -> {output}")
     print(f"  stored    {summary.articles} articles ({summary.duplicates} duplicate skipped), {summary.errors} error rows, "

@@ -166,7 +166,7 @@ class Poller:
         articles = sorted(articles, key=lambda t: t.article.input)
         keys = [RowKey(a.article_id, a.text_fingerprint, a.input, "", n) for n, a in enumerate(t.article for t in articles)]
         with self.known.mutex:
-            new, losers = select_new(keys, set(self.known.article_ids), set(self.known.fingerprints))
+            new, losers = select_new(keys, self.known.article_ids, self.known.fingerprints)
         writer = ShardWriter(ARTICLES, out.path, batch_id, list(out.partition_by), out.compression, out.max_rows_per_file,
                              out.stories is not None)
         added = [writer.add(articles[key.index]) for key in new]
