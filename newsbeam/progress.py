@@ -63,6 +63,7 @@ class Reporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._bar = None
+        self._lines = 0
         self._started = time.monotonic()
 
     def __enter__(self) -> Reporter:
@@ -88,13 +89,16 @@ class Reporter:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *_exc) -> None:
         _ACTIVE[0] = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        # The final counts: the bar's last state; in a log that has progress lines, its last
+        # one. Not for a run that never got going (another holds the output) or failed.
+        if exc_type is None and (self._bar is not None or self._lines):
+            self._show(final=True)
         if self._bar is not None:
-            self._show()
             self._bar.close()
             self._redirect.__exit__(None, None, None)
 
@@ -102,7 +106,7 @@ class Reporter:
         while not self._stop.wait(self.interval):
             self._show()
 
-    def _show(self) -> None:
+    def _show(self, final: bool = False) -> None:
         counts = snapshot()
         if self._bar is not None:
             self._bar.set_postfix_str(describe(counts, skip=("articles",)), refresh=False)
@@ -110,7 +114,9 @@ class Reporter:
             return
         elapsed = time.monotonic() - self._started
         rate = counts.get("articles", 0) / elapsed if elapsed else 0.0
-        print(f"newsbeam: {self.what} in progress, {elapsed:.0f} s: {describe(counts)} ({rate:.1f} articles/s)",
+        state = "finished" if final else "in progress"
+        self._lines += 1
+        print(f"newsbeam: {self.what} {state}, {elapsed:.0f} s: {describe(counts)} ({rate:.1f} articles/s)",
               file=self.stream, flush=True)
 
 

@@ -61,7 +61,12 @@ def test_without_a_terminal_progress_is_plain_lines_at_an_interval(tmp_path):
 
 
 def test_progress_counts_what_the_run_did(tmp_path):
+    # a log with progress lines ends with one that has the final counts
     result = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(tmp_path / "out"), "--progress", "lines",
                      "--progress-every", "0.2")
-    last = [line for line in result.stderr.splitlines() if "run in progress" in line][-1]
-    assert "12 articles" in last and "12 written" in last, last  # 12 tagged and written before dedup keeps 11
+    lines = [line for line in result.stderr.splitlines() if line.startswith("newsbeam: run ") and " s: " in line]
+    assert "run in progress" in lines[0] and "run finished" in lines[-1], result.stderr
+    assert "12 articles" in lines[-1] and "12 written" in lines[-1], lines  # 12 tagged and written; dedup keeps 11
+    # a run shorter than the interval prints no progress line at all (the summary says it all)
+    short = run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(tmp_path / "short"), "--progress-every", "600")
+    assert short.returncode == 0 and " s: " not in short.stderr, short.stderr
