@@ -26,6 +26,7 @@ from newsbeam.dedup import select_new
 from newsbeam.documents import extract_then_tag, shared_extractor, shared_tagger
 from newsbeam.fetching import FeedPoller, FetchSession, PageFetcher, item_key, route_item
 from newsbeam.http import FetchPolicy
+from newsbeam.ids import url_id
 from newsbeam.layout import ARTICLES, ERRORS, new_run_id
 from newsbeam.records import Failure, FeedItem, RawDocument, RowKey, TaggedArticle
 from newsbeam.settings import ExtractSettings, OutputSettings, TagSettings
@@ -93,7 +94,7 @@ class KnownIds:
                     self.url_ids.add(key.url_id)
                     self.in_flight.pop(key.url_id, None)
             for url in retry_urls:
-                self.in_flight.pop(item_key(FeedItem(feed="", url=url)), None)
+                self.in_flight.pop(url_id(url), None)
 
 
 @dataclass

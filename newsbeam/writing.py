@@ -67,7 +67,6 @@ class ShardWriter:
         self.root = tmp_root(output, run_id)
         self.buffers: dict[str, Buffer] = {}
         self.buffered = 0
-        self.rows_written = 0
 
     def add(self, element) -> Added:
         """Buffer one TaggedArticle (or Failure); write what no longer fits."""
@@ -97,7 +96,6 @@ class ShardWriter:
     def flush(self, rel_dir: str) -> ShardInfo:
         buf = self.buffers.pop(rel_dir)
         self.buffered -= buf.bytes
-        self.rows_written += len(buf.rows)
         return write_shard(self.root, self.kind, buf.relative_path, buf.rows, self.schema, self.compression)
 
     def flush_all(self) -> list[ShardInfo]:

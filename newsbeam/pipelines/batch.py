@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import apache_beam as beam
@@ -111,7 +110,6 @@ def build_pipeline(p: beam.Pipeline, cfg: ResolvedConfig, run_id: str, workers: 
     """Add the whole batch job to ``p``; with ``workers`` above 1, documents are extracted
     and tagged on that many local processes (``newsbeam.transforms.pool``)."""
     out = cfg.output_settings()
-    out = dataclasses.replace(out, path=storage.absolute(out.path), state=storage.absolute(out.state))
     matched, read = _read_inputs(p, cfg)
     polled = _poll_feeds(p, cfg, out.state)
     seen = p | "LoadSeen" >> LoadSeen(out.state)

@@ -196,7 +196,11 @@ class ResolvedConfig(BaseModel):
                            self.tagging_model, self.actors)
 
     def output_settings(self) -> OutputSettings:
-        return OutputSettings(self.output_path, self.state_path, tuple(self.output.partition_by),
+        """Where and how runs write, the output and state paths made absolute."""
+        from newsbeam import storage
+
+        return OutputSettings(storage.absolute(self.output_path), storage.absolute(self.state_path),
+                              tuple(self.output.partition_by),
                               self.output.compression, self.output.max_rows_per_file, self.stories.settings())
 
     @property

@@ -91,16 +91,14 @@ class _PollAndCommitFn(beam.DoFn):
 
 
 def stream_settings(cfg: ResolvedConfig) -> StreamSettings:
-    """The stream's settings, with the output and state made absolute."""
-    out = cfg.output_settings()
+    """The stream's settings."""
     return StreamSettings(
         feeds=tuple((f.url, f.source) for f in cfg.feeds),
         extract=cfg.extract_settings(),
         tag=cfg.tag_settings(),
         fetch=cfg.fetch.policy(),
         fetch_enabled=cfg.fetch.enabled,
-        output=type(out)(storage.absolute(out.path), storage.absolute(out.state), out.partition_by, out.compression,
-                         out.max_rows_per_file, out.stories),
+        output=cfg.output_settings(),
     )
 
 

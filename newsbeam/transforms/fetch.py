@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import dataclasses
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -38,7 +37,7 @@ PAGES = "pages"
 FEED_STATUS = "feed_status"
 RETRY_FEEDS = "retry_feeds"
 
-__all__ = ["FeedStatus", "ReadFeeds", "DropKnownItems", "FetchArticles", "policy_from_config"]
+__all__ = ["FeedStatus", "ReadFeeds", "DropKnownItems", "FetchArticles"]
 
 
 class _AsyncFetchFn(beam.DoFn):
@@ -219,8 +218,12 @@ class _FetchPageFn(_AsyncFetchFn):
         self.ok = Metrics.counter("newsbeam", "fetch.pages")
         self.failed = Metrics.counter("newsbeam", "fetch.failed")
 
+    def setup(self):
+        super().setup()
+        self._pages = PageFetcher(self._session.fetcher)
+
     async def handle(self, item: FeedItem) -> list:
-        result = await PageFetcher(self._session.fetcher).fetch(item)
+        result = await self._pages.fetch(item)
         (self.ok if result.document is not None else self.failed).inc()
         if result.document is not None:
             progress.add("pages")
@@ -261,8 +264,3 @@ class FetchArticles(beam.PTransform):
         failed = (split[FAILED], fetched[FAILED]) | "FetchFailures" >> beam.Flatten()
         return {FULL_TEXT: split.documents, PAGES: fetched.documents, FAILED: failed, RETRY_FEEDS: fetched[RETRY_FEEDS]}
 
-
-def policy_from_config(fetch_cfg) -> FetchPolicy:
-    """The fetcher's policy from the config's ``fetch`` section (same field names)."""
-    names = {f.name for f in dataclasses.fields(FetchPolicy)}
-    return FetchPolicy(**{k: v for k, v in fetch_cfg.model_dump().items() if k in names})

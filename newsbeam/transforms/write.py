@@ -35,6 +35,7 @@ class _WriteShardsFn(beam.DoFn):
 
     def __init__(self, kind: str, output: str, run_id: str, partition_by: list[str], compression: str, max_rows: int,
                  stories: bool = True):
+        self.kind = kind
         self.args = (kind, output, run_id, list(partition_by), compression, max_rows, stories)
         self.rows_written = Metrics.counter("newsbeam", f"write.{kind}_rows")
 
@@ -43,7 +44,7 @@ class _WriteShardsFn(beam.DoFn):
 
     def process(self, element):
         added = self._writer.add(element)
-        progress.add("written" if self.args[0] == ARTICLES else "errors")
+        progress.add("written" if self.kind == ARTICLES else "errors")
         if added.key is not None:
             yield beam.pvalue.TaggedOutput(KEYS, added.key)
         if added.signature is not None:
