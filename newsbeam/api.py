@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,18 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("newsbeam")
 
-__all__ = ["ConfigError", "OutputBusy", "RunFailed", "RunSummary", "connect", "run", "tag"]
+
+def _quiet_beam_import() -> None:
+    """Beam logs "apitools not found" on the root logger when it is imported without its
+    GCP extras, which a Python user sees as a stray warning at the first call: dropped
+    (the CLI drops it the same way)."""
+    from newsbeam.pipelines.cli import DropBeamNoise
+
+    root = logging.getLogger()
+    if not any(isinstance(f, DropBeamNoise) for f in root.filters):
+        root.addFilter(DropBeamNoise())
+
+__all__ = ["ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
 
 
 @dataclass(frozen=True)
@@ -71,14 +83,50 @@ def _paths(name: str, value: str | os.PathLike | Sequence[str | os.PathLike] | N
     if value is None:
         return None
     if isinstance(value, (str, os.PathLike)):
-        return [os.fspath(value)]
-    if not all(isinstance(v, (str, os.PathLike)) for v in value):
-        raise TypeError(f"{name} must be a path or a list of paths, not {value!r}")
-    return [os.fspath(v) for v in value]
+        return [_path(name, value)]
+    if isinstance(value, (bytes, dict)) or not isinstance(value, Sequence) or \
+            not all(isinstance(v, (str, os.PathLike)) for v in value):
+        raise TypeError(f"{name} must be a path or a list of paths, not {_shown(value)}")
+    return [_path(name, v) for v in value]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def _path(name: str, value: Any, optional: bool = False) -> str | None:
+    """A str or os.PathLike argument as a str (None passes when ``optional``); any other
+    type is a TypeError naming the argument."""
+    if value is None and optional:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), not {_shown(value)}")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A bool argument: True or False only (``"false"`` is truthy; it must not switch a guard)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {_shown(value)}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {_shown(value)}")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite number of seconds, 0 or more, not {value!r}")
+    return float(value)
 
 
 def _options(beam_options: dict[str, Any]):
     """Beam's options from keyword arguments; a name Beam does not know is a ConfigError."""
+    _quiet_beam_import()
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from newsbeam import storage
@@ -111,15 +159,23 @@ def run(config: str | os.PathLike | None = None, *, inputs: str | Sequence[str] 
     from newsbeam.pipelines.config import load_config
     from newsbeam.pipelines.launch import LEASE_LOST, check_runnable, run_batch
 
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+    if not isinstance(workers, int) or isinstance(workers, bool):
+        raise TypeError(f"workers must be an int, not {_shown(workers)}")
+    if workers < 1:
         raise ConfigError(f"workers must be 1 or more, not {workers!r}")
     overrides = {"inputs": _paths("inputs", inputs), "feeds": _paths("feeds", feeds),
-                 "output": os.fspath(output) if output is not None else None, "state": state,
-                 "allow_private_network": allow_private_network}
+                 "output": _path("output", output, optional=True), "state": _path("state", state, optional=True),
+                 "allow_private_network": _flag("allow_private_network", allow_private_network)}
+    wait = _seconds("wait", wait)
+    for key, value in beam_options.items():
+        if not isinstance(value, (str, int, float, bool, list, type(None))):
+            raise TypeError(f"{key} must be a string, number, bool or list (a Beam option), not {_shown(value)}")
+    if "runner" in beam_options and not isinstance(beam_options["runner"], str):
+        raise TypeError(f"runner must be a runner's name, not {_shown(beam_options['runner'])}")
     options = _options(beam_options)
-    cfg = load_config(os.fspath(config) if config is not None else None, overrides)
+    cfg = load_config(_path("config", config, optional=True), overrides)
     out = check_runnable(cfg)
-    result = run_batch(cfg, options, workers, wait, say=LOGGER.info)
+    result = run_batch(cfg, options, workers, wait, say=LOGGER.info, wait_flag="wait=SECONDS")
     if result.lease_lost:
         raise RunFailed(LEASE_LOST.format(output=out))
     return RunSummary.from_manifest(result.manifest)
@@ -127,14 +183,16 @@ def run(config: str | os.PathLike | None = None, *, inputs: str | Sequence[str] 
 
 @functools.lru_cache(maxsize=4)
 def _tagger(config: str | None):
-    from newsbeam.documents import shared_tagger
+    """One tagger per config file: its models and config are read once."""
+    _quiet_beam_import()
     from newsbeam.pipelines.config import load_config
+    from newsbeam.pipelines.launch import check_models
 
-    return shared_tagger(load_config(config).tag_settings())
+    return check_models(load_config(config))
 
 
 def tag(text: str, *, title: str | None = None, claims: Sequence[str] | dict[str, str] | None = None,
-        language: str | None = None, config: str | None = None) -> dict[str, Any]:
+        language: str | None = None, config: str | os.PathLike | None = None) -> dict[str, Any]:
     """Tag one text with the fields the pipeline writes: ``event_type``, ``event_scores``,
     ``event_evidence``, ``event_actors``, ``source_codes``, ``target_codes``, ``stances``,
     ``tone`` (and any tag registered in ``newsbeam.tags``).
@@ -150,13 +208,18 @@ def tag(text: str, *, title: str | None = None, claims: Sequence[str] | dict[str
         raise TypeError(f"text must be a string, not {type(text).__name__}")
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a string or None, not {type(title).__name__}")
+    if language is not None and not isinstance(language, str):
+        raise TypeError(f"language must be a string such as 'en' or None, not {_shown(language)}")
+    config = _path("config", config, optional=True)
     claim_list = None
     if isinstance(claims, dict):
         claim_list = [Claim(str(i), str(c)) for i, c in claims.items()]
     elif claims is not None:
-        if isinstance(claims, str) or not all(isinstance(c, str) for c in claims):
+        # Any iterable, a generator included: read once, then checked.
+        claim_items = list(claims) if not isinstance(claims, (str, bytes)) and hasattr(claims, "__iter__") else None
+        if claim_items is None or not all(isinstance(c, str) for c in claim_items):
             raise TypeError("claims must be a list of strings or a {id: claim} dict")
-        claim_list = [Claim(str(i), c) for i, c in enumerate(claims)]
+        claim_list = [Claim(str(i), c) for i, c in enumerate(claim_items)]
     values = _tagger(config).tag(title, text, claim_list, language).values
     return {k: v for k, v in values.items() if k != "story_id"}  # only a run's commit gives stories
 
@@ -165,7 +228,8 @@ def tag(text: str, *, title: str | None = None, claims: Sequence[str] | dict[str
 # README's stance and actor queries.
 _VIEWS = {
     "stances": "SELECT a.article_id, a.title, a.source, a.published_at, s.claim_id, s.target AS claim, s.label, "
-               "s.score, s.evidence FROM articles AS a, unnest(a.stances) AS t(s)",
+               "s.score, s.confidence, s.evidence FROM articles AS a, unnest(a.stances) AS t(s)",
+    "confident_events": "SELECT * FROM articles WHERE event_type <> 'NONE' AND event_confidence >= 0.8",
     "events": "SELECT a.article_id, a.title, a.source, a.published_at, e.event_type, e.event_type = a.event_type AS primary_event, "
               "e.source AS source_actors, e.target AS target_actors, e.evidence FROM articles AS a, unnest(a.event_actors) AS x(e)",
 }
@@ -175,14 +239,23 @@ def connect(output: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection over an output (a local path, ``s3://`` or ``gs://``) with views:
 
     - ``articles``: one row per stored article, partition columns included;
+    - ``confident_events``: the articles whose event type is not NONE and whose
+      ``event_confidence`` is 0.8 or more (right at least 8 times in 10 on a new source);
     - ``errors``: one row per error row;
     - ``stories``: one row per story and run;
-    - ``stances``: one row per (article, claim): claim, label, score, evidence;
-    - ``events``: one row per (article, event type found), with its actors and evidence.
+    - ``stances``: one row per (article, claim): claim, label, score, confidence, evidence;
+    - ``events``: one row per (article, event type found), with its actors and evidence;
+    - ``unreadable_files``: committed files that could not be read (path, reason); they
+      are left out of the other views and named once in a warning.
 
     Only committed runs are visible (``newsbeam.dataset``): a run in progress or one that
     died is not. The connection is in memory; the data stays where it is.
+
+    Raises ``TypeError`` for an argument that is not a path, and ``OutputNotFound`` (a
+    ``ConfigError``) for a path that is empty, missing, not a directory, or of a scheme
+    no filesystem reads: a typo never reads as "no articles".
     """
+    _quiet_beam_import()
     import duckdb
 
     from newsbeam.dataset import open_dataset
@@ -190,12 +263,51 @@ def connect(output: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     from newsbeam.records import ARTICLE_SCHEMA, ERROR_SCHEMA
     from newsbeam.stories import STORY_SCHEMA
 
-    output = os.fspath(output)
+    output = _existing_output(output)
     con = duckdb.connect()
+    unreadable: list[tuple[str, str]] = []
     for kind, schema in ((ARTICLES, ARTICLE_SCHEMA), (ERRORS, ERROR_SCHEMA), (STORIES, STORY_SCHEMA)):
-        dataset = open_dataset(output, kind)
+        dataset = open_dataset(output, kind, unreadable)
         con.register(f"newsbeam_{kind}", dataset if dataset is not None else schema.empty_table())
         con.execute(f"CREATE VIEW {kind} AS SELECT * FROM newsbeam_{kind}")
     for name, sql in _VIEWS.items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
+    import pyarrow as pa
+
+    con.register("newsbeam_unreadable", pa.table({"path": [p for p, _ in unreadable], "reason": [r for _, r in unreadable]},
+                                                  schema=pa.schema([("path", pa.string()), ("reason", pa.string())])))
+    con.execute("CREATE VIEW unreadable_files AS SELECT * FROM newsbeam_unreadable")
+    if unreadable:
+        LOGGER.warning("%s: %d unreadable file(s) left out (view unreadable_files): %s", output, len(unreadable),
+                       "; ".join(f"{p}: {r}" for p, r in unreadable[:3]) + ("; ..." if len(unreadable) > 3 else ""))
     return con
+
+
+class OutputNotFound(ConfigError):
+    """``connect`` or ``explore`` was given a path that holds no output."""
+
+
+# Longer paths are typos or attacks, not outputs (PATH_MAX is 4096 on Linux).
+_MAX_PATH = 4096
+
+
+def _existing_output(output: Any) -> str:
+    from newsbeam import storage
+
+    path = _path("output", output)
+    if not path.strip():
+        raise OutputNotFound("output: an empty path names no output")
+    if len(path) > _MAX_PATH:
+        raise OutputNotFound(f"output: a path of {len(path)} characters names no output")
+    shown = path if len(path) <= 200 else path[:200] + "..."
+    if storage.is_local(path):
+        if not os.path.exists(path):
+            raise OutputNotFound(f"{shown}: no such output (the path does not exist)")
+        if not os.path.isdir(path):
+            raise OutputNotFound(f"{shown}: not an output (a file, not a directory)")
+        return path
+    try:
+        storage.arrow_filesystem(path)
+    except Exception as exc:  # noqa: BLE001 - an unknown scheme or a malformed URI: one documented error
+        raise OutputNotFound(f"{shown}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
+    return path

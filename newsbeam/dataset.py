@@ -86,9 +86,32 @@ def committed_paths(output: str, kind: str = ARTICLES) -> list[str]:
     return [storage.join(base, posixpath.relpath(f, root)) for f in files]
 
 
-def open_dataset(output: str, kind: str = ARTICLES) -> ds.Dataset | None:
-    """``articles``, ``errors`` or ``stories`` of an output as one dataset (None when there is no file)."""
+def unreadable_reason(fs: pafs.FileSystem, path: str) -> str | None:
+    """Why a Parquet file cannot be read (its footer), or None. One rule for every reader
+    (``connect``, ``report``, ``compact``): such a file is skipped, named once, counted."""
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open_input_file(path) as fh:
+            pq.read_metadata(fh)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    return None
+
+
+def open_dataset(output: str, kind: str = ARTICLES, unreadable: list | None = None) -> ds.Dataset | None:
+    """``articles``, ``errors`` or ``stories`` of an output as one dataset (None when there
+    is no file). A committed file that cannot be read is left out and, when ``unreadable``
+    is given, appended to it as ``(path, reason)``."""
     fs, root, files = committed_files(output, kind)
+    kept = []
+    for path in files:
+        reason = unreadable_reason(fs, path)
+        if reason is None:
+            kept.append(path)
+        elif unreadable is not None:
+            unreadable.append((path, reason))
+    files = kept
     if not files:
         return None
     keys = [part.split("=", 1)[0] for part in posixpath.relpath(posixpath.dirname(files[0]), root).split("/") if "=" in part]

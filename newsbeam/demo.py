@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsbeam.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="out/sample", help="where to write (replaced if it exists; default out/sample)")
     args = parser.parse_args(argv)
-    from newsbeam.pipelines.cli import setup_logging
+    from newsbeam.pipelines.cli import parquet_source, setup_logging
 
     setup_logging(verbose=False)  # as the newsbeam command: newsbeam's own lines only, not Beam's notices (first)
 
@@ -46,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  report    {page}  (open it in a browser: charts of events, stances, actors over time)")
     print("  events    " + ", ".join(f"{event} {n}" for event, n in events))
     print("  query it:")
-    parquet = f"read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true)"
-    print(f"    .venv/bin/python -c \"import duckdb; duckdb.sql(\\\"SELECT event_type, count(*) FROM {parquet} GROUP BY ALL\\\").show()\"")
-    print(f"    .venv/bin/python -c \"import newsbeam; newsbeam.connect('{output}').sql('{sql}').show()\"")
+    duck = f"SELECT event_type, count(*) FROM {parquet_source(output)} GROUP BY ALL"
+    print(f"    .venv/bin/python -c {shlex.quote(f'import duckdb; duckdb.sql({duck!r}).show()')}")
+    print(f"    .venv/bin/python -c {shlex.quote(f'import newsbeam; newsbeam.connect({output!r}).sql({sql!r}).show()')}")
     print("  next      newsbeam init myproject   (a starter config with real news feeds to edit)")
     return 0
 

@@ -21,7 +21,7 @@ from newsbeam.records import (
     Article,
     RawDocument,
 )
-from newsbeam.text import MAX_ARTICLE_CHARS, cap_text, clean_text, text_fingerprint, word_count
+from newsbeam.text import MAX_ARTICLE_CHARS, cap_text, clean_text, language_code, text_fingerprint, word_count
 from newsbeam.urls import canonicalize_url, host_of
 
 LOGGER = logging.getLogger(__name__)
@@ -200,14 +200,9 @@ def paragraph_chars(tree) -> int:
     return sum(len(t.strip()) for t in tree.xpath("//p//text()"))
 
 
-_LANG = re.compile(r"^([a-z]{2})(?:[-_][a-z0-9]+)*$", re.I)
-
-
 def declared_language(tree) -> str | None:
-    """The ISO 639-1 code a page declares on its <html> element (``lang="en-US"``: en)."""
-    value = (tree.getroottree().getroot().get("lang") or "").strip()
-    match = _LANG.match(value)
-    return match.group(1).lower() if match else None
+    """The ISO 639 code a page declares on its <html> element (``lang="en-US"``: en)."""
+    return language_code(tree.getroottree().getroot().get("lang"))
 
 
 def page_metadata(tree, url: str | None):
@@ -363,7 +358,7 @@ class Extractor:
             author=clean_text(meta_author or doc.author_hint or "") or None,
             published_at=choose_published(page_date, doc.published_hint, doc.fetched_at),
             fetched_at=doc.fetched_at,
-            language=doc.language_hint or meta_lang or self.language(text),
+            language=language_code(doc.language_hint) or meta_lang or self.language(text),
             text=text,
             word_count=words,
             text_fingerprint=fingerprint,

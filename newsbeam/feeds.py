@@ -15,7 +15,7 @@ import feedparser
 
 from newsbeam.fields import impossible_date
 from newsbeam.records import UTC, FeedItem
-from newsbeam.text import clean_text
+from newsbeam.text import clean_text, language_code
 from newsbeam.urls import canonicalize_url
 
 LOGGER = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def parse_feed(data: bytes, feed: str, source: str | None = None) -> list[FeedIt
     meta = parsed.get("feed") or {}
     feed_title = _plain(meta.get("title"))
     feed_link = _feed_base(meta, feed)
-    language = (meta.get("language") or "").split("-")[0].lower() or None
+    language = language_code(meta.get("language"))
     items = []
     for index, entry in enumerate(entries):
         link = entry.get("link") or ""

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 
 from newsbeam.records import UTC
+from newsbeam.text import without_surrogates
 
 BAD_FIELD = "BadField"
 
@@ -70,19 +71,33 @@ def parse_date(value) -> tuple[dt.datetime | None, str | None]:
     problem = impossible_date(value)
     if problem:
         return None, problem
+    import warnings
+
     from dateutil import parser as dateparser
 
     try:
-        parsed = dateparser.parse(value)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parsed = dateparser.parse(value)
     except (ValueError, OverflowError) as exc:
         return None, f"{value[:80]!r} is not a date ({exc})"
+    if any(issubclass(w.category, dateparser.UnknownTimezoneWarning) for w in caught):
+        # "10:00 PST" read as 10:00 UTC would be eight hours off: a zone name is not
+        # known for certain (PST, IST and CST each name several), so the date is null.
+        return None, f"{value[:80]!r}: the time zone name is not known for certain; write a UTC offset"
     return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)), None
 
 
 def text_field(row: dict, key: str, problems: list[str]) -> str | None:
-    """A string field of a JSON object, or None; a value of another type is a problem."""
+    """A string field of a JSON object, or None; a value of another type is a problem, and
+    so is a lone surrogate escape (``"\\udfff"``: valid JSON, not text), which is
+    replaced by U+FFFD (the article is kept)."""
     value = row.get(key)
     if value is None or isinstance(value, str):
+        if value:
+            value, replaced = without_surrogates(value)
+            if replaced:
+                problems.append(f"{key}: lone surrogate code points replaced by U+FFFD")
         return value or None
     problems.append(f"{key}: expected a string, got {type(value).__name__}")
     return None

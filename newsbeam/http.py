@@ -99,6 +99,28 @@ class FetchError(Exception):
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a packet reaches through a
+# translator: NAT64's well-known prefix (RFC 6052), its local-use prefix (RFC 8215), and
+# the deprecated IPv4-compatible form ::a.b.c.d (RFC 4291).
+_IPV4_IN_LOW_BITS = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, in every form that reaches it: mapped
+    (::ffff:a.b.c.d), 6to4 (2002::/16), Teredo's client, NAT64 (64:ff9b::/96,
+    64:ff9b:1::/48) and IPv4-compatible (::a.b.c.d; :: and ::1 aside, judged as IPv6)."""
+    found = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+    if found is not None:
+        return found
+    if int(ip) > 1 and any(ip in net for net in _IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def forbidden_address(address: str, allow_private: bool = False, allow_link_local: bool = False) -> bool:
     """True for addresses a third-party URL may not reach: anything not globally routable.
 
@@ -110,9 +132,7 @@ def forbidden_address(address: str, allow_private: bool = False, allow_link_loca
     except ValueError:
         return True
     if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4 carried inside IPv6 reaches the IPv4 address: judge that one
-        # (::ffff:a.b.c.d mapped, 2002:abcd:... 6to4, 2001:0::/32 Teredo's client).
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        embedded = embedded_ipv4(ip)
         if embedded is not None:
             ip = embedded
     if ip.is_link_local or ip in METADATA_ADDRESSES:

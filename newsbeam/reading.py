@@ -30,7 +30,9 @@ from newsbeam.text import (
     decode_bytes,
     gunzip_if_needed,
     is_boilerplate,
+    language_code,
     sniff_format,
+    without_surrogates,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -198,6 +200,9 @@ def _jsonl_document(row: dict, body: str, ident: str, path: str, source: str | N
     """A JSON line's document, with each field of the wrong type or value dropped to null
     and named in the problems (``newsbeam.fields``: one rule for every input kind)."""
     problems: list[str] = []
+    body, replaced = without_surrogates(body)
+    if replaced:
+        problems.append("text: lone surrogate code points replaced by U+FFFD")
     published, why = parse_date(row.get("published_at"))
     if why:
         problems.append(f"published_at: {why}")
@@ -205,6 +210,10 @@ def _jsonl_document(row: dict, body: str, ident: str, path: str, source: str | N
     if isinstance(row_id, bool) or not isinstance(row_id, (str, int, float, type(None))):
         problems.append(f"id: expected a string or a number, got {type(row_id).__name__}")
         row_id = None
+    if isinstance(row_id, str):
+        row_id, replaced = without_surrogates(row_id)
+        if replaced:
+            problems.append("id: lone surrogate code points replaced by U+FFFD")
     doc = RawDocument(
         input=f"{path}#{row_id}" if row_id is not None else ident,
         kind=KIND_TEXT,
@@ -213,7 +222,7 @@ def _jsonl_document(row: dict, body: str, ident: str, path: str, source: str | N
         title_hint=text_field(row, "title", problems),
         author_hint=text_field(row, "author", problems),
         published_hint=published,
-        language_hint=text_field(row, "language", problems),
+        language_hint=language_code(text_field(row, "language", problems)),
         id_hint=str(row_id) if row_id is not None else None,
         source=text_field(row, "source", problems) or source,
     )

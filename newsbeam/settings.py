@@ -35,7 +35,7 @@ class ExtractSettings:
 @dataclass(frozen=True)
 class TagSettings:
     """What the tagger needs: the event taxonomy, the tone lexicon, the claims as
-    ``(id, text)`` pairs, the tier (``fast`` or ``accurate``) and the actor gazetteer."""
+    ``(id, text)`` pairs, the tier (``fast``, the one tier) and the actor gazetteer."""
 
     taxonomy: dict = field(default_factory=dict)
     tone_lexicon: dict = field(default_factory=dict)

@@ -3,6 +3,7 @@ a claims file and an actors file, commented key by key."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 CONFIG = "newsbeam.yaml"
@@ -36,7 +37,7 @@ output:
   partition_by: [published_date]
 
 tagging:
-  model: fast            # fast (numpy, the default) or accurate (the fine-tuned encoder)
+  model: fast            # the one tier (numpy; round 3's accurate tier was retired)
   taxonomy: taxonomy/plover.yaml   # the packaged PLOVER event types
   tone_lexicon: taxonomy/tone.yaml
   claims: claims.yaml    # the claims each article's stance is measured against
@@ -87,14 +88,47 @@ class StarterExists(Exception):
 
 
 def write_starter(directory: str | Path, force: bool = False) -> list[Path]:
-    """Write the starter config, claims and actors into ``directory``; the paths written."""
+    """Write the starter config, claims and actors into ``directory``; the paths written.
+
+    Never outside ``directory``: a symlink in the place of a starter file is refused (it
+    could point anywhere), and so is a filesystem root, the home directory or a system
+    directory (the rule ``--output`` follows). All or nothing: every file is written
+    beside its place first and renamed over it only when all three are written.
+    """
+    from newsbeam.pipelines.config import unsafe_output
+
     root = Path(directory)
+    problem = unsafe_output(str(root)) if str(root).strip() else "an empty path names no directory"
+    if problem:
+        raise StarterRefused(f"refusing to write the starter files there: {problem}; give a directory of its own")
     targets = [root / name for name in FILES]
+    for path in targets:
+        if path.is_symlink():
+            raise StarterRefused(f"{path} is a symbolic link: newsbeam init never writes through one")
+        if path.exists() and not path.is_file():
+            raise StarterRefused(f"{path} exists and is not a file")
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         raise StarterExists(f"{existing[0]} exists (--force to overwrite)")
     root.mkdir(parents=True, exist_ok=True)
-    for path in targets:
-        path.write_text(FILES[path.name].replace("{config}", str(root / CONFIG)).replace("{output}", str(root / "out")),
-                        encoding="utf-8")
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path in targets:
+            text = FILES[path.name].replace("{config}", str(root / CONFIG)).replace("{output}", str(root / "out"))
+            tmp = path.with_name(f".{path.name}.newsbeam-init-{os.getpid()}")
+            # O_EXCL and O_NOFOLLOW: a link or file planted at the temporary name is not written through.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            staged.append((tmp, path))
+        for tmp, path in staged:
+            os.replace(tmp, path)  # replaces a symlink itself, never its target
+    finally:
+        for tmp, _path in staged:
+            if tmp.exists():
+                tmp.unlink()
     return targets
+
+
+class StarterRefused(StarterExists):
+    """The directory (or a file's place in it) is one newsbeam init will not write to."""

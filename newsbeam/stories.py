@@ -126,6 +126,10 @@ WEIGHTS = Path(__file__).resolve().parent / "tagging" / "models" / "story_weight
 @functools.lru_cache(maxsize=1)
 def _weight_table() -> tuple[np.ndarray, np.ndarray, float]:
     """(sorted word hashes, weights, an unseen word's weight): ``training/train_stories.py``."""
+    return load_weights()
+
+
+def load_weights() -> tuple[np.ndarray, np.ndarray, float]:
     with np.load(WEIGHTS, allow_pickle=False) as table:
         return table["hashes"], table["weights"].astype(np.float64), float(table["unseen"])
 

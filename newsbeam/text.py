@@ -175,6 +175,28 @@ _BLANKS = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_LANGUAGE = re.compile(r"^\s*([a-z]{2,3})(?:[-_][a-z0-9]+)*\s*$", re.I)
+# Lone UTF-16 surrogates: valid in a JSON escape ("\udfff"), not in UTF-8 (nor Parquet).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def language_code(value: str | None) -> str | None:
+    """One language rule for every input (a JSON line's ``language``, a feed's, an HTML
+    ``lang``, an API argument): the ISO 639 code in lower case, without region or script
+    (``en-US``, ``EN``, ``en_GB`` -> ``en``); None for a value that is not a language tag."""
+    if not value or not isinstance(value, str):
+        return None
+    match = _LANGUAGE.match(value)
+    return match.group(1).lower() if match else None
+
+
+def without_surrogates(text: str) -> tuple[str, bool]:
+    """The text with every lone surrogate replaced by U+FFFD, and whether there was one."""
+    if _SURROGATE.search(text) is None:
+        return text, False
+    return _SURROGATE.sub("\ufffd", text), True
+
+
 def clean_text(text: str) -> str:
     """NFC-normalise, drop control characters, collapse runs of spaces and blank lines."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")

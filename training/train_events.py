@@ -107,7 +107,8 @@ def fit(examples: list[tuple[str, str]], patterns) -> tuple[TfidfVectorizer, Log
     return vectorizer, clf
 
 
-def export(vectorizer: TfidfVectorizer, clf: LogisticRegression, path, meta: dict) -> None:
+def export(vectorizer: TfidfVectorizer, clf: LogisticRegression, path, meta: dict, threshold: float = THRESHOLD,
+           calibration=None) -> None:
     vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
     order = [list(clf.classes_).index(label) for label in LABELS]
     coef = clf.coef_[order]
@@ -119,7 +120,8 @@ def export(vectorizer: TfidfVectorizer, clf: LogisticRegression, path, meta: dic
         coef=coef.astype(np.float16),
         intercept=clf.intercept_[order].astype(np.float32),
         labels=np.asarray(LABELS),
-        threshold=np.float32(THRESHOLD),
+        threshold=np.float32(threshold),
+        **({} if calibration is None else {"calibration": np.asarray(calibration, np.float32)}),
         meta=np.asarray(json.dumps(meta)),
     )
 

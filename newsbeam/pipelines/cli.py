@@ -11,6 +11,7 @@ import collections
 import json
 import logging
 import os
+import shlex
 import sys
 import time
 
@@ -64,8 +65,9 @@ def _run_parser() -> argparse.ArgumentParser:
 def _reporter(args, what: str):
     from newsbeam.progress import Reporter
 
-    if args.progress_every <= 0:
-        raise UsageError("--progress-every must be positive")
+    if not (PROGRESS_EVERY_MIN <= args.progress_every <= PROGRESS_EVERY_MAX):  # nan fails both
+        raise UsageError(f"--progress-every must be a number of seconds from {PROGRESS_EVERY_MIN:g}"
+                         f" to {PROGRESS_EVERY_MAX:g}, not {args.progress_every!r}")
     return Reporter(args.progress, args.progress_every, what=what)
 
 
@@ -185,12 +187,18 @@ def _report_run(result, output: str, took: float) -> int:
     print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {result.manifest_path})")
     sql = (
         "SELECT published_date, event_type, count(*) AS articles "
-        f"FROM read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
-        "GROUP BY ALL ORDER BY ALL"
+        f"FROM {parquet_source(output)} GROUP BY ALL ORDER BY ALL"
     )
     print(f"query (DuckDB): {sql}")
-    print(f"  from Python:  python -c \"import duckdb; duckdb.sql(\\\"{sql}\\\").show()\"")
+    print(f"  from Python:  python -c {shlex.quote(f'import duckdb; duckdb.sql({sql!r}).show()')}")
     return EXIT_OK
+
+
+def parquet_source(output: str) -> str:
+    """DuckDB's read_parquet over an output's articles, the path quoted as an SQL string
+    (an output path may hold a quote)."""
+    glob = f"{output}/articles/**/*.parquet".replace("'", "''")
+    return f"read_parquet('{glob}', hive_partitioning = true)"
 
 
 def _local_workers(workers: int, options) -> int:
@@ -218,8 +226,8 @@ def cmd_tag(argv: list[str]) -> int:
     parser.add_argument("--config", help="config whose taxonomy and claims to use")
     args = parser.parse_args(argv)
 
-    from newsbeam.documents import shared_tagger
     from newsbeam.pipelines.config import ConfigError, load_config
+    from newsbeam.pipelines.launch import check_models
 
     try:
         cfg = load_config(args.config)
@@ -228,7 +236,10 @@ def cmd_tag(argv: list[str]) -> int:
     problem = _tag_paths_problem(args.input, args.output)
     if problem:
         return _fail(problem, EXIT_CONFIG)
-    tagger = shared_tagger(cfg.tag_settings())
+    try:
+        tagger = check_models(cfg)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
     # Bytes in, so that one line that is not UTF-8 is an error row, not the end of the run.
     try:
         src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
@@ -240,6 +251,8 @@ def cmd_tag(argv: list[str]) -> int:
             if not line.strip():
                 continue
             dst.write(json.dumps(tag_row(tagger, line), ensure_ascii=False, allow_nan=False) + "\n")
+            if dst is sys.stdout and stdout_closed():
+                break  # nobody reads the rest
     return EXIT_OK
 
 
@@ -339,7 +352,8 @@ def tag_row(tagger, line: bytes | str) -> dict:
     out = {"id": _row_id(row), **{k: v for k, v in result.values.items() if k != "story_id"}}
     out["actors"] = _primary_actor_codes(result)
     out["stances"] = [
-        {"target": s["target"], "label": s["label"], "score": s["score"], "evidence": s["evidence"]}
+        {"target": s["target"], "label": s["label"], "score": s["score"], "confidence": s["confidence"],
+         "evidence": s["evidence"]}
         | ({} if claims is not None else {"claim_id": s["claim_id"]})
         for s in result.stances
     ]
@@ -352,7 +366,7 @@ def _primary_actor_codes(result) -> dict:
     return {"source": source, "target": target}
 
 
-class _DropNoise(logging.Filter):
+class DropBeamNoise(logging.Filter):
     """Beam warns on import that optional GCP clients are missing; they are not needed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -365,7 +379,7 @@ def setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_DropNoise())
+        handler.addFilter(DropBeamNoise())
     if not verbose:
         # Beam logs every stage at INFO and warns about optional GCP clients; keep the
         # terminal for newsbeam's own messages.
@@ -473,6 +487,12 @@ def cmd_stream(argv: list[str]) -> int:
         return _fail(str(exc), EXIT_CONFIG)
     if not cfg.feeds:
         return _fail("nothing to poll: give --feed, or feeds in the config", EXIT_CONFIG)
+    from newsbeam.pipelines.launch import check_models
+
+    try:
+        check_models(cfg)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
     if args.poll_interval <= 0:
         return _fail("--poll-interval must be positive", EXIT_CONFIG)
     output = storage.absolute(cfg.output_path)
@@ -502,6 +522,11 @@ def cmd_stream(argv: list[str]) -> int:
     os._exit(code)
 
 
+# Progress lines at most once a second (more is noise and cost) and at least once a day.
+PROGRESS_EVERY_MIN = 1.0
+PROGRESS_EVERY_MAX = 86_400.0
+
+
 def cmd_init(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="newsbeam init", description="Write a starter config, claims and actors to edit.")
     parser.add_argument("directory", help="where to write newsbeam.yaml, claims.yaml and actors.yaml")
@@ -517,8 +542,23 @@ def cmd_init(argv: list[str]) -> int:
         return _fail(f"cannot write {exc.filename}: {exc.strerror}", EXIT_FAILED)
     config = os.path.join(args.directory, CONFIG)
     print("wrote " + ", ".join(str(p) for p in written))
-    print(f"edit the feeds and claims, then:  newsbeam run --config {config}")
+    print(f"edit the feeds and claims, then:  {command_name()} run --config {shlex.quote(config)}")
     return EXIT_OK
+
+
+def command_name() -> str:
+    """How to call newsbeam so that the command works as printed: ``newsbeam`` where the
+    shell finds this installation's script, else its full path (``make demo`` installs
+    into .venv, which a shell does not have on its PATH until it is activated)."""
+    import shutil
+
+    script = os.path.join(os.path.dirname(sys.executable), "newsbeam")
+    found = shutil.which("newsbeam")
+    if found and os.path.realpath(found) == os.path.realpath(script):
+        return "newsbeam"
+    if os.path.exists(script):
+        return shlex.quote(os.path.relpath(script) if not os.path.relpath(script).startswith("..") else script)
+    return f"{shlex.quote(sys.executable)} -m newsbeam"
 
 
 COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact,
@@ -536,10 +576,76 @@ def main(argv: list[str] | None = None) -> int:
         from newsbeam.pipelines.stopping import catch_early_stop
 
         catch_early_stop()
+    quiet_broken_pipe()
     try:
         return COMMANDS[argv[0]](argv[1:])
     except UsageError as exc:
         return _fail(f"{argv[0]}: {exc}", EXIT_CONFIG)
+    except BrokenPipeError:  # the reader went away mid-write (`| head`): quiet, as Unix tools are
+        _stdout_to_devnull()
+        return EXIT_OK
+
+
+class _PipeGuard:
+    """stdout that, once its reader has gone (``newsbeam run ... | head -c 0``), sends the
+    rest to /dev/null instead of raising: a committed run's exit status is the run's, never
+    a BrokenPipeError traceback. ``closed_by_reader`` lets a long writer (``newsbeam tag``)
+    stop early."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._lost()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._lost()
+
+    def _lost(self):
+        self.closed_by_reader = True
+        _stdout_to_devnull()
+
+    def close(self):
+        try:
+            self._stream.close()
+        except BrokenPipeError:
+            self._lost()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _stdout_to_devnull() -> None:
+    """Point fd 1 at /dev/null, so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def quiet_broken_pipe() -> None:
+    if not isinstance(sys.stdout, _PipeGuard) and sys.stdout is not None:
+        sys.stdout = _PipeGuard(sys.stdout)
+
+
+def stdout_closed() -> bool:
+    return bool(getattr(sys.stdout, "closed_by_reader", False))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ class ConfigError(Exception):
 class _Strict(BaseModel):
     # strict: `enabled: "yes"`, `max_rows_per_file: true` or `allow_private_network: "on"`
     # are type errors, not silently coerced (YAML already gives booleans and numbers).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan: `window_days: .inf` or `total_timeout: .nan` pass a `gt=0` check and
+    # break the run later; every number must be finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class InputSpec(_Strict):
@@ -135,11 +137,17 @@ class TaggingConfig(_Strict):
     taxonomy: str = "taxonomy/plover.yaml"
     tone_lexicon: str = "taxonomy/tone.yaml"
     claims: list[ClaimSpec] | str = Field(default_factory=list)
-    # fast (the default): n-grams and cues for the event type, numpy only; accurate: the
-    # fine-tuned encoder (int8 ONNX on onnxruntime, shipped in the package) for event type
-    # and stance, better on news that reports events, 5.5 times slower, and more false
-    # events on general feeds (README "How good are the tags").
-    model: Literal["fast", "accurate"] = MODEL_DEFAULT
+    # The one tagging tier (n-grams and cues, numpy only). Round 3's "accurate" encoder
+    # tier lost to it on sources it never saw and was retired (docs/tags.md).
+    model: Literal["fast"] = MODEL_DEFAULT
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _retired_tier(cls, value):
+        if value == "accurate":
+            raise ValueError("the accurate tier was retired in round 4 (it lost to the default on sources it never "
+                             "saw, docs/tags.md): remove the key or write fast")
+        return value
     # The actor gazetteer (source and target of each event): a file, or a list of files
     # merged in order (the world-wide default, then your topic's); null: no actors.
     actors: str | list[str] | None = "taxonomy/actors.yaml"
@@ -149,7 +157,7 @@ class StoriesConfig(_Strict):
     # Which articles tell the same story (newsbeam.stories); off: story_id stays null.
     enabled: bool = True
     # A story stays open this long (publication time, else fetch time) after its latest article.
-    window_days: float = Field(default=7.0, gt=0)
+    window_days: float = Field(default=7.0, gt=0, le=3650)
     # Similarity (cosine of the content-word sets, each word weighted by its rarity in news)
     # at or above which two articles are linked.
     threshold: float = Field(default=DEFAULT_STORY_THRESHOLD, gt=0, le=1)
@@ -236,6 +244,29 @@ def _fmt_loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc if p not in _UNION_BRANCHES) or "(top level)"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping key given twice (by default the last one
+    wins silently: a config with two ``output:`` blocks would write where nobody looked)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def _safe_load(stream) -> Any:
+    return yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _load_yaml(path: str, what: str) -> Any:
     try:
         if "://" in path:  # gs://, s3://: a Dataflow template's config lives there
@@ -243,11 +274,11 @@ def _load_yaml(path: str, what: str) -> Any:
 
             if not storage.exists(path):
                 raise FileNotFoundError(path)
-            return yaml.safe_load(storage.read_bytes(path).decode("utf-8"))
+            return _safe_load(storage.read_bytes(path).decode("utf-8"))
         if os.path.isdir(path):
             raise ConfigError(f"{what}: {path} is a directory, not a YAML file")
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return _safe_load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{what}: file not found: {path}") from None
     except UnicodeDecodeError:
@@ -292,6 +323,9 @@ def load_config(path: str | None, overrides: dict[str, Any] | None = None) -> Re
     base_dir = cfg_path.rsplit("/", 1)[0] if "://" in cfg_path else os.path.dirname(os.path.abspath(cfg_path))
     inputs, feeds = _sources(cfg, base_dir, overrides)
     output = cfg.output
+    for key in ("output", "state"):
+        if overrides.get(key) is not None and not str(overrides[key]).strip():
+            raise ConfigError(f"--{key}: an empty path names no directory")
     if overrides.get("output"):
         output = output.model_copy(update={"path": overrides["output"]})
     _check_output_places(output.path, overrides.get("state") or cfg.state, cfg_path)
@@ -347,13 +381,6 @@ def _tagging_files(tagging: TaggingConfig, base_dir: str, cfg_path: str) -> dict
     ids = [c.id for c in claims]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"config {cfg_path}: tagging.claims: claim ids repeat")
-    if tagging.model == "accurate":
-        from newsbeam.tagging.onnx_encoder import EncoderUnavailable, check_available
-
-        try:
-            check_available()
-        except EncoderUnavailable as exc:
-            raise ConfigError(f"config {cfg_path}: tagging.model: {exc}") from None
     actors = _actors(tagging.actors, base_dir, cfg_path) if tagging.actors else None
     return {"taxonomy": taxonomy, "tone_lexicon": tone, "claims": list(claims), "actors": actors}
 
@@ -408,8 +435,10 @@ def unsafe_output(path: str) -> str | None:
 
 
 def _check_output_places(output: str, state: str | None, cfg_path: str) -> None:
-    """Refuse an output or state directory that is a filesystem root, home or system directory."""
+    """Refuse an output or state directory that is empty, a filesystem root, home or system directory."""
     for key, value in (("output.path", output), ("state", state)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"config {cfg_path}: {key}: an empty path names no directory")
         problem = unsafe_output(value) if value else None
         if problem:
             raise ConfigError(f"config {cfg_path}: {key}: refusing to write the dataset there: {problem};"

@@ -22,11 +22,11 @@ LOGGER = logging.getLogger(__name__)
 class OutputBusy(Exception):
     """Another run holds the output's lock (``holder``: its run id, pid, host, since)."""
 
-    def __init__(self, output: str, holder: dict, wait: float | None):
+    def __init__(self, output: str, holder: dict, wait: float | None, wait_flag: str = "--wait"):
         self.output, self.holder, self.wait = output, holder, wait
         h = holder
         super().__init__(f"another run ({h.get('run_id', '?')}, pid {h.get('pid', '?')} on {h.get('host', '?')}, "
-                         f"since {h.get('since', '?')}) is writing to {output}; not starting ({waited(wait)})")
+                         f"since {h.get('since', '?')}) is writing to {output}; not starting ({waited(wait, wait_flag)})")
 
 
 class RunFailed(Exception):
@@ -41,10 +41,11 @@ class BatchResult:
     lease_lost: bool
 
 
-def waited(wait: float | None) -> str:
-    """How a launcher that found the output locked gave up, for its one line."""
+def waited(wait: float | None, flag: str = "--wait") -> str:
+    """How a launcher that found the output locked gave up, for its one line (``flag``: how
+    the caller asks to wait: ``--wait`` on the command line, ``wait=`` in the API)."""
     if wait is None:
-        return "--wait to wait for it"
+        return f"{flag} to wait for it"
     return f"waited {wait:g} s for it and gave up"
 
 
@@ -53,6 +54,7 @@ def check_runnable(cfg: ResolvedConfig) -> str:
     that cannot be written."""
     if not cfg.inputs and not cfg.feeds:
         raise ConfigError("nothing to read: give --input or --feed, or inputs/feeds in the config")
+    check_models(cfg)
     output = storage.absolute(cfg.output_path)
     problem = storage.check_writable(output)
     if problem:
@@ -60,8 +62,24 @@ def check_runnable(cfg: ResolvedConfig) -> str:
     return output
 
 
+def check_models(cfg: ResolvedConfig):
+    """Load the tag models once before anything starts; ConfigError naming a model file
+    that is missing or corrupt. The process's tagger, ready for the local workers."""
+    from newsbeam.documents import shared_tagger
+    from newsbeam.tagging import ModelFileError
+    from newsbeam.tagging.tagger import check_story_weights
+
+    try:
+        tagger = shared_tagger(cfg.tag_settings())
+        if cfg.stories.enabled:
+            check_story_weights()
+    except ModelFileError as exc:
+        raise ConfigError(str(exc)) from None
+    return tagger
+
+
 def run_batch(cfg: ResolvedConfig, options, workers: int = 1, wait: float | None = None,
-              say: Callable[[str], None] = LOGGER.info) -> BatchResult:
+              say: Callable[[str], None] = LOGGER.info, wait_flag: str = "--wait") -> BatchResult:
     """Lock the output, recover, run the batch pipeline; the committed run's manifest.
 
     Raises OutputBusy when another run holds the lock (after ``wait`` seconds, if given),
@@ -76,7 +94,7 @@ def run_batch(cfg: ResolvedConfig, options, workers: int = 1, wait: float | None
     run_id = layout.new_run_id()
     lock = OutputLock(output, run_id, wait=wait)
     if not lock.acquire():
-        raise OutputBusy(output, lock.holder, wait)
+        raise OutputBusy(output, lock.holder, wait, wait_flag)
     path = layout.manifest_path(output, run_id)
     try:
         recovered = recover(output)

@@ -4,6 +4,6 @@
 ``newsbeam tag``, so both always give the same tags for the same text.
 """
 
-from newsbeam.tagging.tagger import Claim, Tagger, TagResult
+from newsbeam.tagging.tagger import Claim, ModelFileError, Tagger, TagResult
 
-__all__ = ["Claim", "TagResult", "Tagger"]
+__all__ = ["Claim", "ModelFileError", "TagResult", "Tagger"]

@@ -128,12 +128,36 @@ def event_grams(text: str, patterns: CuePatterns) -> list[str]:
     return grams
 
 
+def confidence_features(top: float, second: float, threshold: float) -> np.ndarray:
+    """What the confidence calibration reads of an article's scores: the top type's
+    combined score (log-odds), its margin over the second type, and whether it fell short
+    of the threshold (the article is NONE) with that interaction. The training side
+    (``training/calibrate.py``) and the tagger compute it here, once."""
+    p = min(max(top, 1e-4), 1 - 1e-4)
+    logit = float(np.log(p / (1 - p)))
+    none = 1.0 if top < threshold else 0.0
+    return np.asarray([1.0, logit, top - second, none, none * logit], np.float64)
+
+
 class ArticleEvents:
     """How sentence probabilities become an article's event type, scores and evidence;
     shared by every event model (``sentence_probs``, ``labels`` and ``threshold`` are theirs)."""
 
     labels: tuple[str, ...]
     threshold: float
+    # Weights of the logistic calibration over ``confidence_features`` (fitted on
+    # out-of-family predictions by training/calibrate.py); None: the model has none.
+    calibration: np.ndarray | None = None
+
+    def confidence(self, scores: dict[str, float]) -> float | None:
+        """The probability that the article's ``event_type`` is right, from its scores:
+        calibrated on source families the model never saw (docs/tags.md)."""
+        if self.calibration is None:
+            return None
+        types = sorted((v for k, v in scores.items() if k != NONE), reverse=True) + [0.0, 0.0]
+        top, second = (_unscale(types[0], self.threshold), _unscale(types[1], self.threshold))
+        z = float(confidence_features(top, second, self.threshold) @ self.calibration)
+        return round(float(1.0 / (1.0 + np.exp(-z))), 4)
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -197,6 +221,8 @@ class EventModel(ArticleEvents):
     labels: tuple[str, ...]
     patterns: CuePatterns
     threshold: float = 0.5
+    calibration: np.ndarray | None = None
+
     def __post_init__(self):
         self._label_index = {label: i for i, label in enumerate(self.labels)}
         # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
@@ -205,6 +231,7 @@ class EventModel(ArticleEvents):
     @classmethod
     def load(cls, path: str, taxonomy: dict) -> EventModel:
         data = np.load(path, allow_pickle=False)
+        calibration = data["calibration"].astype(np.float64) if "calibration" in data.files else None
         vocab = {g: i for i, g in enumerate(data["vocabulary"].tolist())}
         patterns = compile_patterns(taxonomy)
         return cls(
@@ -214,6 +241,7 @@ class EventModel(ArticleEvents):
             labels=tuple(data["labels"].tolist()),
             patterns=patterns,
             threshold=float(data["threshold"]),
+            calibration=calibration,
         )
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
@@ -264,6 +292,11 @@ def sentence_event_scores(probs: np.ndarray, none: int) -> np.ndarray:
     ratio *= others / (others.max(axis=1, keepdims=True) + 1e-9)
     ratio[:, none] = 0.0
     return ratio
+
+
+def _unscale(v: float, threshold: float) -> float:
+    """The inverse of ``_rescale``: a stored score back on the combined scale."""
+    return v / 0.5 * threshold if v < 0.5 else threshold + (v - 0.5) / 0.5 * (1.0 - threshold)
 
 
 def _rescale(p: np.ndarray, threshold: float) -> np.ndarray:

@@ -140,7 +140,7 @@ class Body:
 class StanceModel:
     def __init__(self, vocabulary: list[str], idf: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
                  b2: np.ndarray, dense_mean: np.ndarray, dense_scale: np.ndarray, calibration: np.ndarray | None = None,
-                 decision: np.ndarray | None = None):
+                 decision: np.ndarray | None = None, confidence: np.ndarray | None = None):
         self.vocab = {t: i for i, t in enumerate(vocabulary)}
         self.idf = idf.astype(np.float32)
         self.w1 = w1.astype(np.float32)
@@ -156,13 +156,26 @@ class StanceModel:
         # Per-label weights on the calibrated probabilities for the label decision
         # (rare labels need less probability to win); scores stay calibrated.
         self.decision = np.ones(len(LABELS), np.float32) if decision is None else decision.astype(np.float32)
+        # Weights of the logistic calibration over ``confidence_features``, fitted on corpora
+        # and topics the network never saw (training/calibrate.py); None: no confidence.
+        self.confidence_weights = None if confidence is None else confidence.astype(np.float64)
         self._claims: dict[str, tuple] = {}
 
     @classmethod
     def load(cls, path: str) -> StanceModel:
         d = np.load(path, allow_pickle=False)
         return cls(d["vocabulary"].tolist(), d["idf"], d["w1"], d["b1"], d["w2"], d["b2"], d["dense_mean"], d["dense_scale"],
-                   d["calibration"] if "calibration" in d else None, d["decision"] if "decision" in d else None)
+                   d["calibration"] if "calibration" in d else None, d["decision"] if "decision" in d else None,
+                   d["confidence"] if "confidence" in d else None)
+
+    def confidence(self, label: str, score: float, sentences: int) -> float | None:
+        """The probability that the stance ``label`` (scored ``score``, on a text of
+        ``sentences`` sentences) is right on a topic and a kind of text the model never
+        saw (docs/tags.md)."""
+        if self.confidence_weights is None:
+            return None
+        z = float(confidence_features(label, score, sentences) @ self.confidence_weights)
+        return round(float(1.0 / (1.0 + np.exp(-z))), 4)
 
     @property
     def size(self) -> int:
@@ -345,6 +358,17 @@ class StanceModel:
             if len(candidates):
                 evidence = body.sentences[int(candidates[np.argmax(sims[candidates])])]
         return probs, label, evidence
+
+
+def confidence_features(label: str, score: float, sentences: int) -> np.ndarray:
+    """What the stance confidence reads: the label's calibrated score (log-odds), the
+    label itself (on a new topic, agree and disagree are guessed far less well than
+    unrelated) and the text's length in sentences (the network learned from news
+    articles; a one-sentence comment or quote is another kind of text). training/calibrate.py
+    fits the weights on the same features."""
+    p = min(max(score, 1e-4), 1 - 1e-4)
+    onehot = [1.0 if label == name else 0.0 for name in LABELS[:3]]
+    return np.asarray([1.0, float(np.log(p / (1 - p))), *onehot, float(np.log1p(sentences))], np.float64)
 
 
 def fnc_score(gold: list[str], pred: list[str]) -> float:

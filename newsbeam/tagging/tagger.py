@@ -1,35 +1,45 @@
-"""The tagger: event type (PLOVER + NONE), stance toward claims (FNC-1 labels), tone.
+"""The tagger: event type (PLOVER + NONE) with a calibrated confidence, stance toward
+claims (FNC-1 labels) with a confidence, tone.
 
 Event type and stance come from models trained by ``make train`` (``training/``) and
-shipped with the package (``newsbeam/tagging/models/``): the accurate tier's fine-tuned
-encoder (int8 ONNX on onnxruntime, ``encoder_model.py``) and the fast tier's numpy models
-(``events.py``, ``stance.py``; the stance model is also the accurate tier's relatedness
-gate). Each event type found gets its source and target actors from its evidence
-sentence (``actors.py``: rules over a gazetteer from config).
-Tone is the balance of a positive and a negative lexicon (``configs/taxonomy/tone.yaml``).
+shipped with the package (``newsbeam/tagging/models/``) as plain numpy arrays
+(``events.py``, ``stance.py``). Every choice in them (data, weights, threshold,
+calibration) was made by leave-one-source-out (``training/loso.py``). Each event type
+found gets its source and target actors from its evidence sentence (``actors.py``: rules
+over a gazetteer from config). Tone is the balance of a positive and a negative lexicon
+(``configs/taxonomy/tone.yaml``). Every article records which models tagged it
+(``tag_model``).
+
+Round 3's accurate tier (a fine-tuned MiniLM on onnxruntime) was retired in round 4: on
+held-out sources it lost to this model (docs/tags.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from newsbeam.tagging.actors import ActorCoder, Gazetteer, dominant_code, primary_codes
-from newsbeam.tagging.encoder_model import LEAD_SENTENCES
 from newsbeam.tagging.events import NONE, EventModel
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
-from newsbeam.text import article_sentences, is_boilerplate
+from newsbeam.text import article_sentences, is_boilerplate, language_code
 
 LOGGER = logging.getLogger(__name__)
 
 MODELS = Path(__file__).resolve().parent / "models"
 EVENT_MODEL = MODELS / "events.npz"
-TIERS = ("fast", "accurate")
+# The one tier since round 4 (``tagging.model: fast``); the name stays in configs.
+TIERS = ("fast",)
+# The headline and this many sentences are the lead, where a missing actor role is sought.
+LEAD_SENTENCES = 4
 STANCE_MODEL = MODELS / "stance.npz"
 # The models are trained on English; text in another language is left untagged (null)
 # rather than given tags that would look measured and are not.
@@ -95,14 +105,54 @@ class TagResult:
         return primary_codes(self.event_actors, self.event_type)
 
 
+class ModelFileError(ValueError):
+    """A model file is missing, truncated or not one of newsbeam's (the message names it)."""
+
+
+def _load_model(path, load):
+    """``load(path)``, with any failure to read the file as one ModelFileError naming it
+    (a truncated download, a file overwritten by something else): checked at start-up,
+    never a traceback in the middle of a run."""
+    try:
+        return load(str(path))
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} is missing: reinstall newsbeam") from None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, IndexError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        if "pickle" in reason or isinstance(exc, zipfile.BadZipFile):
+            reason = "not a numpy .npz archive"  # numpy's own message suggests unpickling it: never
+        raise ModelFileError(f"model file {path} cannot be read ({reason}):"
+                             " reinstall newsbeam or retrain it (make train)") from None
+
+
+def check_story_weights() -> None:
+    """The story weights file (``newsbeam.stories``) as the tagger's files are checked."""
+    from newsbeam import stories
+
+    _load_model(stories.WEIGHTS, lambda _p: stories.load_weights())
+
+
+# The name in every row's ``tag_model``: which recipe made the models (training/), bumped
+# when the recipe changes; the content hash beside it changes with any retrained file or
+# edited taxonomy, lexicon or gazetteer.
+MODEL_NAME = "newsbeam-tags-r4"
+
+
+def model_identity(event_model, stance_model, tier: str, configs: list) -> str:
+    """``tag_model``: the recipe's name, the tier, and a hash of everything that decides a
+    tag (the model files' bytes and the taxonomy, tone lexicon and gazetteer)."""
+    digest = hashlib.sha256()
+    for path in (event_model, stance_model):
+        digest.update(Path(path).read_bytes())
+    digest.update(json.dumps(configs, sort_keys=True, default=str).encode("utf-8"))
+    return f"{MODEL_NAME}-{tier}+{digest.hexdigest()[:12]}"
+
+
 class Tagger:
     """Tags articles; build once per worker (loading the models takes a few milliseconds).
 
-    ``tier`` is ``accurate`` (the fine-tuned encoder on onnxruntime reads the headline and
-    the lead for the event type, and each related claim with its passage for the stance)
-    or ``fast`` (n-grams and cues for the event type, numpy only, every sentence). Both
-    share the aggregation rules, the relatedness gate, tone and actors. ``encoder`` is
-    the accurate tier's model folder (default: the shipped one).
+    The event model reads n-grams and cues of every sentence (numpy only); the stance
+    model each claim against the article. ``tier`` must be ``fast``, the one tier.
     """
 
     def __init__(
@@ -114,22 +164,17 @@ class Tagger:
         stance_model: str | None = None,
         tier: str = "fast",
         actors: dict | None = None,
-        encoder: str | None = None,
     ):
         if tier not in TIERS:
             raise ValueError(f"tagging tier {tier!r}: not one of {', '.join(TIERS)}")
         self.tier = tier
-        self.encoder_stance = None
-        if tier == "accurate" and event_model is None:
-            from newsbeam.tagging import encoder_model
-
-            self.events_model, self.encoder_stance = encoder_model.load(taxonomy, *([encoder] if encoder else []))
-        else:
-            self.events_model = EventModel.load(str(event_model or EVENT_MODEL), taxonomy)
-        self.stance_model = StanceModel.load(str(stance_model or STANCE_MODEL))
+        self.events_model = _load_model(event_model or EVENT_MODEL, lambda p: EventModel.load(p, taxonomy))
+        self.stance_model = _load_model(stance_model or STANCE_MODEL, StanceModel.load)
         self._positive = frozenset(tone_lexicon.get("positive", []))
         self._negative = frozenset(tone_lexicon.get("negative", []))
         self.claims = list(claims or [])
+        self.model_id = model_identity(event_model or EVENT_MODEL, stance_model or STANCE_MODEL, tier,
+                                       [taxonomy, tone_lexicon, actors])
         # No gazetteer, no actors: event_actors stays empty.
         self.actor_coder = (
             ActorCoder(Gazetteer(actors), dict(self.events_model.patterns.patterns)) if actors else None
@@ -145,11 +190,9 @@ class Tagger:
         if not claims:
             return []
         body = self.stance_model.body(sentences, title)
-        predicted = [self.stance_model.predict(claim.text, body) for claim in claims]
-        if self.encoder_stance is not None:
-            predicted = self._encoder_stances(claims, body, predicted)
         out = []
-        for claim, (probs, best, evidence) in zip(claims, predicted, strict=True):
+        for claim in claims:
+            probs, best, evidence = self.stance_model.predict(claim.text, body)
             label = STANCE_LABELS[best]
             out.append(
                 {
@@ -157,34 +200,10 @@ class Tagger:
                     "target": claim.text,
                     "label": label,
                     "score": round(float(probs[best]), 4),
+                    "confidence": self.stance_model.confidence(label, float(probs[best]), len(body.sentences)),
                     "evidence": None if label == "unrelated" else evidence,
                 }
             )
-        return out
-
-    def _encoder_stances(self, claims: list[Claim], body, predicted: list[tuple]) -> list[tuple]:
-        """The numpy model's answers with agree / disagree / discuss decided by the encoder
-        for every claim the numpy model finds related (it stays the relatedness gate)."""
-        from newsbeam.tagging.stance_encoder import RELATED, passage
-
-        unrelated = STANCE_LABELS.index("unrelated")
-        # Not where the headline and lead state the stance outright (StanceModel.lead_stance),
-        # nor where the numpy model hears a refutation: its refuting-phrase features find
-        # disagree better than the encoder does from FNC-1's few hundred examples.
-        disagree = STANCE_LABELS.index("disagree")
-        related = [i for i, (_p, best, _e) in enumerate(predicted)
-                   if best not in (unrelated, disagree) and self.stance_model.lead_stance(claims[i].text, body) is None]
-        if not related:
-            return predicted
-        pairs = [(claims[i].text, passage(self.stance_model, claims[i].text, body)) for i in related]
-        out = list(predicted)
-        for i, probs in zip(related, self.encoder_stance.probs(pairs), strict=True):
-            old_probs, _best, evidence = predicted[i]
-            # Scores: the gate's probability of being related, shared out by the encoder.
-            new_probs = np.asarray([*(probs * (1.0 - old_probs[unrelated])), old_probs[unrelated]], np.float32)
-            # agree or discuss: disagree is the gate's call (above)
-            best = STANCE_LABELS.index("agree" if probs[RELATED.index("agree")] >= probs[RELATED.index("discuss")] else "discuss")
-            out[i] = (new_probs, best, evidence)
         return out
 
     def tag(self, title: str | None, text: str, claims: list[Claim] | None = None, language: str | None = None) -> TagResult:
@@ -192,6 +211,7 @@ class Tagger:
         (ISO 639-1) outside LANGUAGES leaves it untagged."""
         from newsbeam.tags import TagInput, compute_tags, untagged
 
+        language = language_code(language) if language else None
         if language and language not in LANGUAGES:
             return TagResult(untagged())
         # The first MAX_SENTENCES are all that is tagged: split only the text they can come from.
@@ -202,10 +222,12 @@ class Tagger:
         return TagResult(compute_tags(doc))
 
     def classify_events(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
-        """The primary event type, every type's score, and each found type's evidence
-        sentence; the accurate tier reads the headline and the lead only."""
-        event_sentences = sentences[:LEAD_SENTENCES] if self.tier == "accurate" else sentences
-        return self.events_model.classify(title, event_sentences)
+        """The primary event type, every type's score, and each found type's evidence sentence."""
+        return self.events_model.classify(title, sentences)
+
+    def event_confidence(self, scores: dict[str, float]) -> float | None:
+        """The probability that the primary event type is right (calibrated, docs/tags.md)."""
+        return self.events_model.confidence(scores)
 
     def event_actors(self, title: str | None, sentences: list[str], primary: str, scores: dict[str, float],
                      evidence: dict[str, str]) -> list[dict]:

@@ -1,6 +1,6 @@
 """The stance tag: the article's stance toward each configured claim (FNC-1 labels: agree,
 disagree, discuss, unrelated), with its score and evidence sentence
-(``newsbeam.tagging.stance`` and, for the accurate tier, ``stance_encoder``)."""
+and the probability that the label is right (``newsbeam.tagging.stance``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ STANCE = pa.struct([
     pa.field("target", pa.string()),
     pa.field("label", pa.string()),
     pa.field("score", pa.float32()),
+    pa.field("confidence", pa.float64()),
     pa.field("evidence", pa.string()),
 ])
 
@@ -22,7 +23,8 @@ class StanceTag(Tag):
     columns = (
         column("stances", pa.list_(STANCE),
                "One per claim: {claim_id, target (the claim), label (agree, disagree, discuss or unrelated), score, "
-               "evidence (null when unrelated)}."),
+               "confidence (the probability that the label is right, calibrated on topics and corpora the model "
+               "never saw), evidence (null when unrelated)}."),
     )
 
     def compute(self, doc, done) -> dict:

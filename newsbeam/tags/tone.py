@@ -10,7 +10,7 @@ from newsbeam.tags.base import Tag, column
 
 class ToneTag(Tag):
     name = "tone"
-    columns = (column("tone", pa.float32(), "-1 (negative) to 1 (positive): the balance of the tone lexicon's words."),)
+    columns = (column("tone", pa.float64(), "-1 (negative) to 1 (positive): the balance of the tone lexicon's words."),)
 
     def compute(self, doc, done) -> dict:
         return {"tone": doc.tagger.tone(f"{doc.title or ''}\n{doc.text}")}
