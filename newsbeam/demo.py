@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -20,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsbeam.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="out/sample", help="where to write (replaced if it exists; default out/sample)")
     args = parser.parse_args(argv)
-    from newsbeam.pipelines.cli import parquet_source, setup_logging
+    from newsbeam.pipelines.cli import parquet_source, python_string, setup_logging, shell_code
 
     setup_logging(verbose=False)  # as the newsbeam command: newsbeam's own lines only, not Beam's notices (first)
 
@@ -48,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  events    " + ", ".join(f"{event} {n}" for event, n in events))
     print("  query it:")
     duck = f"SELECT event_type, count(*) FROM {parquet_source(output)} GROUP BY ALL"
-    print(f"    .venv/bin/python -c {shlex.quote(f'import duckdb; duckdb.sql({duck!r}).show()')}")
-    print(f"    .venv/bin/python -c {shlex.quote(f'import newsbeam; newsbeam.connect({output!r}).sql({sql!r}).show()')}")
+    print(f"    .venv/bin/python -c {shell_code(f'import duckdb; duckdb.sql({python_string(duck)}).show()')}")
+    print(f"    .venv/bin/python -c {shell_code(f'import newsbeam; newsbeam.connect({python_string(output)}).sql({python_string(sql)}).show()')}")
     print("  next      newsbeam init myproject   (a starter config with real news feeds to edit)")
     return 0
 

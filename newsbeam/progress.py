@@ -26,6 +26,17 @@ _COUNTS: dict[str, int] = {}
 _LOCK = threading.Lock()
 # Counting is on only while a Reporter shows the counts (``--progress off`` counts nothing).
 _ACTIVE = [False]
+# The live bar on screen, if any: a message printed while it is drawn goes above it.
+_BAR: list = [None]
+
+
+def echo(message: str) -> None:
+    """Print a line on stderr; while a live bar is drawn, above it (never glued to it)."""
+    bar = _BAR[0]
+    if bar is not None:
+        bar.write(message, file=sys.stderr)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
 
 def add(name: str, n: int = 1) -> None:
@@ -34,6 +45,15 @@ def add(name: str, n: int = 1) -> None:
         return
     with _LOCK:
         _COUNTS[name] = _COUNTS.get(name, 0) + n
+
+
+def settle(counts: dict[str, int]) -> None:
+    """Replace counts with the committed figures (the final line says what the run
+    stored: a duplicate dropped at the commit was counted as written before it)."""
+    if not _ACTIVE[0]:
+        return
+    with _LOCK:
+        _COUNTS.update(counts)
 
 
 def snapshot() -> dict[str, int]:
@@ -85,6 +105,7 @@ class Reporter:
                                  ncols=None if sized is None else sized[0], nrows=None if sized is None else sized[1],
                                  bar_format="{desc}: {n_fmt} articles{postfix} | {rate_fmt} | {elapsed}")
                 self._bar.set_description_str(f"newsbeam {self.what}")
+                _BAR[0] = self._bar
             self._thread = threading.Thread(target=self._run, name="newsbeam-progress", daemon=True)
             self._thread.start()
         return self
@@ -99,6 +120,7 @@ class Reporter:
         if exc_type is None and (self._bar is not None or self._lines):
             self._show(final=True)
         if self._bar is not None:
+            _BAR[0] = None
             self._bar.close()
             self._redirect.__exit__(None, None, None)
 

@@ -82,17 +82,12 @@ def test_cli_misspelt_flag_exits_2_instead_of_being_ignored(tmp_path, command):
     assert not (tmp_path / "out").exists()
 
 
-def test_tagging_model_is_fast_or_accurate(tmp_path, monkeypatch):
-    from newsbeam.tagging import onnx_encoder
-
+def test_tagging_model_is_fast_and_accurate_is_retired_with_a_reason(tmp_path):
     assert load_config(write(tmp_path, "tagging:\n  model: fast\n")).tagging_model == "fast"
-    assert load_config(write(tmp_path, "tagging:\n  model: accurate\n")).tagging_model == "accurate"
+    with pytest.raises(ConfigError, match="tagging.model: .*accurate tier was retired"):
+        load_config(write(tmp_path, "tagging:\n  model: accurate\n"))
     with pytest.raises(ConfigError, match="tagging.model"):
         load_config(write(tmp_path, "tagging:\n  model: huge\n"))
-    # A model folder without its files (a broken install) is one line at start-up.
-    monkeypatch.setattr(onnx_encoder, "ENCODER_DIR", tmp_path / "nothing")
-    with pytest.raises(ConfigError, match=r"tagging.model: .*model is missing"):
-        load_config(write(tmp_path, "tagging:\n  model: accurate\n"))
 
 
 @pytest.mark.parametrize(

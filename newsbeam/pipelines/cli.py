@@ -11,6 +11,7 @@ import collections
 import json
 import logging
 import os
+import re
 import shlex
 import sys
 import time
@@ -163,8 +164,12 @@ def cmd_run(argv: list[str]) -> int:
     _warn_empty_globs(cfg)
     started = time.monotonic()
     try:
+        from newsbeam import progress
+
         with _reporter(args, "run"):
-            result = run_batch(cfg, options, workers, args.wait, say=lambda m: print(f"newsbeam: {m}", file=sys.stderr))
+            result = run_batch(cfg, options, workers, args.wait, say=lambda m: progress.echo(f"newsbeam: {m}"))
+            written = result.manifest.get("written", {})
+            progress.settle({"written": written.get("articles", 0), "errors": written.get("errors", 0)})
     except OutputBusy as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_OK
@@ -190,8 +195,19 @@ def _report_run(result, output: str, took: float) -> int:
         f"FROM {parquet_source(output)} GROUP BY ALL ORDER BY ALL"
     )
     print(f"query (DuckDB): {sql}")
-    print(f"  from Python:  python -c {shlex.quote(f'import duckdb; duckdb.sql({sql!r}).show()')}")
+    print(f"  from Python:  python -c {shell_code(f'import duckdb; duckdb.sql({python_string(sql)}).show()')}")
     return EXIT_OK
+
+
+def python_string(text: str) -> str:
+    """A Python string literal in double quotes (the SQL inside keeps its single quotes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def shell_code(code: str) -> str:
+    """``code`` as one double-quoted shell word: it pastes into bash and zsh as printed,
+    whatever the output path holds (quotes, $, backticks)."""
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", code) + '"'
 
 
 def parquet_source(output: str) -> str:
@@ -460,9 +476,24 @@ def cmd_compact(argv: list[str]) -> int:
     for skip in manifest["skipped"]:
         print(f"newsbeam: left partition {skip['partition']} as it is: {skip['file']} is unreadable ({skip['reason']})",
               file=sys.stderr)
-    print(f"compacted {len(manifest['partitions'])} partitions: {manifest['files_before']} files -> {manifest['files_after']} ({manifest['rows']} rows)"
-          + (f"; {len(manifest['skipped'])} left as they were (unreadable files)" if manifest["skipped"] else ""))
+    print(compact_summary(manifest))
     return EXIT_OK
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 partition``, ``2 partitions`` (``many`` where adding s is wrong)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def compact_summary(manifest: dict) -> str:
+    """One line on what a compaction changed; the partitions it left alone are named
+    apart (they were not changed, so they are not in the counts)."""
+    done = manifest["partitions"]
+    line = (f"compacted {plural(len(done), 'partition')}: {plural(manifest['files_before'], 'file')} -> "
+            f"{manifest['files_after']} ({plural(manifest['rows'], 'row')})" if done else "nothing to compact")
+    if manifest["skipped"]:
+        line += f"; not changed: {plural(len(manifest['skipped']), 'partition')} with an unreadable file (named above)"
+    return line
 
 
 def cmd_stream(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from newsbeam import progress
 from newsbeam.reading import match_input, read_file
 from newsbeam.records import FAILED, Failure, FeedItem
 from newsbeam.text import MAX_ARTICLE_CHARS
@@ -50,16 +51,21 @@ class _ReadFileFn(beam.DoFn):
         self.failed = Metrics.counter("newsbeam", "read.failed")
 
     def process(self, file: tuple[str, int | None, str | None]):
+        is_feed = False
         for rec in read_file(*file, self.max_bytes, self.max_article_chars):
             if isinstance(rec, Failure):
                 self.failed.inc()
                 yield beam.pvalue.TaggedOutput(FAILED, rec)
             elif isinstance(rec, FeedItem):
                 self.items.inc()
+                is_feed = True
                 yield beam.pvalue.TaggedOutput(FEED_ITEMS, rec)
             else:
                 self.docs.inc()
+                progress.add("pages")  # a page read from a file counts as one fetched would
                 yield rec
+        if is_feed:
+            progress.add("feeds")  # a feed read from a file counts as one polled would
 
 
 class ReadLocalInputs(beam.PTransform):
