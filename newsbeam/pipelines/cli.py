@@ -63,12 +63,23 @@ def _run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reporter(args, what: str):
-    from newsbeam.progress import Reporter
+# Progress lines at most once a second (more is noise and cost) and at least once a day.
+PROGRESS_EVERY_MIN = 1.0
+PROGRESS_EVERY_MAX = 86_400.0
 
+
+def _check_progress(args) -> None:
+    """UsageError for a --progress-every that is not a sane number of seconds; checked
+    before anything is created."""
     if not (PROGRESS_EVERY_MIN <= args.progress_every <= PROGRESS_EVERY_MAX):  # nan fails both
         raise UsageError(f"--progress-every must be a number of seconds from {PROGRESS_EVERY_MIN:g}"
                          f" to {PROGRESS_EVERY_MAX:g}, not {args.progress_every!r}")
+
+
+def _reporter(args, what: str):
+    from newsbeam.progress import Reporter
+
+    _check_progress(args)
     return Reporter(args.progress, args.progress_every, what=what)
 
 
@@ -145,6 +156,7 @@ def cmd_run(argv: list[str]) -> int:
     from newsbeam.pipelines.launch import LEASE_LOST, OutputBusy, RunFailed, check_runnable, run_batch
 
     args, beam_args = _run_parser().parse_known_args(argv)
+    _check_progress(args)
     options = _beam_options(beam_args)
     workers = _local_workers(args.workers, options)
     overrides = {
@@ -505,6 +517,7 @@ def cmd_stream(argv: list[str]) -> int:
     parser.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS", help="seconds between polls (default 300)")
     parser.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until SIGINT/SIGTERM)")
     args, beam_args = parser.parse_known_args(argv)
+    _check_progress(args)
     from newsbeam import storage
     from newsbeam.locking import OutputLock
     from newsbeam.pipelines.config import ConfigError, load_config
@@ -551,11 +564,6 @@ def cmd_stream(argv: list[str]) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-# Progress lines at most once a second (more is noise and cost) and at least once a day.
-PROGRESS_EVERY_MIN = 1.0
-PROGRESS_EVERY_MAX = 86_400.0
 
 
 def cmd_init(argv: list[str]) -> int:
