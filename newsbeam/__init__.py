@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
+__all__ = ["AllFeedsFailed", "ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
 
 
 def __getattr__(name: str):

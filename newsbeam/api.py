@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from newsbeam.pipelines.config import ConfigError
-from newsbeam.pipelines.launch import OutputBusy, RunFailed
+from newsbeam.pipelines.launch import AllFeedsFailed, OutputBusy, RunFailed
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,7 +44,7 @@ def _quiet_beam_import() -> None:
     if not any(isinstance(f, DropBeamNoise) for f in root.filters):
         root.addFilter(DropBeamNoise())
 
-__all__ = ["ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
+__all__ = ["AllFeedsFailed", "ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
 
 
 @dataclass(frozen=True)
@@ -154,10 +154,12 @@ def run(config: str | os.PathLike | None = None, *, inputs: str | Sequence[str] 
 
     Raises ``ConfigError`` for a bad config or argument, ``OutputBusy`` when another run
     holds the output (after ``wait`` seconds, if given), ``RunFailed`` when the run cannot
-    finish (nothing half-written is visible then).
+    finish (nothing half-written is visible then), and ``AllFeedsFailed`` (a ``RunFailed``
+    whose ``summary`` is what was stored) when every feed failed: the same rule by which
+    ``newsbeam run`` exits 1.
     """
     from newsbeam.pipelines.config import load_config
-    from newsbeam.pipelines.launch import LEASE_LOST, check_runnable, run_batch
+    from newsbeam.pipelines.launch import LEASE_LOST, AllFeedsFailed, check_runnable, every_feed_failed, run_batch
 
     if not isinstance(workers, int) or isinstance(workers, bool):
         raise TypeError(f"workers must be an int, not {_shown(workers)}")
@@ -178,7 +180,11 @@ def run(config: str | os.PathLike | None = None, *, inputs: str | Sequence[str] 
     result = run_batch(cfg, options, workers, wait, say=LOGGER.info, wait_flag="wait=SECONDS")
     if result.lease_lost:
         raise RunFailed(LEASE_LOST.format(output=out))
-    return RunSummary.from_manifest(result.manifest)
+    summary = RunSummary.from_manifest(result.manifest)
+    failed = every_feed_failed(result.manifest, out)
+    if failed:
+        raise AllFeedsFailed(failed, summary)
+    return summary
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,9 +1,9 @@
 """The deduplication rule, without Beam: which of several rows of one article is stored.
 
-Rows are grouped twice, by article id and then by normalised-text fingerprint. A group
-that holds an id stored by an earlier run keeps nothing (every row is ``seen``); otherwise
-the row of smallest ``(rank, article_id, shard, index)`` is kept and the rest are
-``duplicate``. The batch pipeline applies ``pick`` to each group after a GroupByKey
+Rows are grouped twice, by article id and then by normalised-text fingerprint. In each
+group the row of smallest ``(rank, article_id, shard, index)`` is the article and the rest
+are ``duplicate``; in a group that an earlier run stored, that row is not kept either: it
+is ``seen`` (so a rerun says "11 already stored, 1 duplicate", as many as the output holds). The batch pipeline applies ``pick`` to each group after a GroupByKey
 (``newsbeam.transforms.dedup``); a stream batch applies ``select_new`` to its rows in memory.
 """
 
@@ -19,10 +19,11 @@ SEEN_BEFORE = "seen"
 
 def pick(rows: list[RowKey], seen: bool) -> tuple[RowKey | None, list[tuple[RowKey, str]]]:
     """One group's winner (None when the group was stored before) and its losers with why."""
-    if seen:
-        return None, [(row, SEEN_BEFORE) for row in rows]
     ordered = sorted(rows, key=lambda r: (r.rank, r.article_id, r.shard, r.index))
-    return ordered[0], [(row, DUPLICATE) for row in ordered[1:]]
+    duplicates = [(row, DUPLICATE) for row in ordered[1:]]
+    if seen:
+        return None, [(ordered[0], SEEN_BEFORE), *duplicates]
+    return ordered[0], duplicates
 
 
 def _pick_groups(rows: list[RowKey], key, seen: set[str]) -> tuple[list[RowKey], list[tuple[RowKey, str]]]:

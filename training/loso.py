@@ -38,9 +38,19 @@ MIN_SUPPORT = 10
 # sources, no family balance), the baseline every family must be matched on.
 RECIPES = {
     "fast-r3": {"families": ("seeds", "plover", "acled", "background"), "C": 32.0, "balance": False},
+    # Every family, each weighing the same: NONE-only families are 5 of 13, and the model
+    # learned to say NONE (PLOVER 0.68, CAMEO 0.35 left out: below round 3).
     "all-balanced-C8": {"families": families.SCORED + families.TRAIN_ONLY, "C": 8.0, "balance": True},
-    "all-balanced-C32": {"families": families.SCORED + families.TRAIN_ONLY, "C": 32.0, "balance": True},
-    "real-balanced-C8": {"families": families.SCORED + ("seeds", "background"), "C": 8.0, "balance": True},
+    # Round 3's sources plus the real event sentences (RAMS, MAVEN, CAMEO-coded) and the
+    # non-political sets as one group (each a quarter), without synthetic stories.
+    "r3-plus-real": {"families": ("seeds", "plover", "acled", "background", "rams", "maven", "cameo") + families.NONPOLITICAL,
+                     "C": 32.0, "balance": True,
+                     "weights": {"agnews": 0.25, "bbc": 0.25, "newscat": 0.25, "mind": 0.25, "background": 0.5}},
+    # The same with NGEC's synthetic stories at half a family's weight.
+    "r3-plus-real-synthetic": {"families": ("seeds", "plover", "acled", "background", "rams", "maven", "cameo", "synthetic")
+                               + families.NONPOLITICAL, "C": 32.0, "balance": True,
+                               "weights": {"agnews": 0.25, "bbc": 0.25, "newscat": 0.25, "mind": 0.25, "background": 0.5,
+                                           "synthetic": 0.5}},
 }
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -63,15 +73,16 @@ class Grams:
         return grams
 
 
-def fit(train_families: tuple[str, ...], c: float, balance: bool, grams: Grams):
-    """A vectorizer and logistic regression trained on ``train_families`` (each family
-    weighing the same in the loss when ``balance``)."""
+def fit(train_families: tuple[str, ...], c: float, balance: bool, grams: Grams, family_weights: dict | None = None):
+    """A vectorizer and logistic regression trained on ``train_families``: with
+    ``balance`` each family weighs ``family_weights[family]`` (default 1) in the loss
+    whatever its size, else each example weighs that."""
     texts, labels, weights = [], [], []
     for family in train_families:
         items = families.training_items(family)
         if not items:
             continue
-        w = 1.0 / len(items) if balance else 1.0
+        w = (family_weights or {}).get(family, 1.0) / (len(items) if balance else 1.0)
         for text, label in items:
             texts.append(text)
             labels.append(label)
@@ -108,6 +119,9 @@ def decide(pred: dict, threshold: float) -> str:
 
 
 def family_figure(family: str, preds: list[dict], threshold: float) -> dict:
+    """A family's figure: the NONE share for the non-political sets, else the macro-F1 over
+    the labels with MIN_SUPPORT gold items (every PLOVER type for the PLOVER gold set, as
+    the held-out PLOVER figure counts them), each with its 95 % bootstrap interval."""
     gold = [p["gold"] for p in preds]
     pred = [decide(p, threshold) for p in preds]
     acc = float(np.mean([g == q for g, q in zip(gold, pred, strict=True)]))
@@ -116,7 +130,7 @@ def family_figure(family: str, preds: list[dict], threshold: float) -> dict:
         draws = np.random.default_rng(0).integers(0, len(hits), size=(1000, len(hits)))
         low, high = np.percentile(hits[draws].mean(axis=1), [2.5, 97.5])
         return {"metric": "NONE share", "value": acc, "low": float(low), "high": float(high), "n": len(gold)}
-    labels = scored_labels(gold, list(LABELS), MIN_SUPPORT)
+    labels = scored_labels(gold, list(LABELS), 1 if family == "plover" else MIN_SUPPORT)
     from sklearn.metrics import f1_score
 
     macro = float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
@@ -138,7 +152,7 @@ def run_recipe(name: str, recipe: dict, scored: tuple[str, ...], grams: Grams, t
             model = baseline_full  # the family was never in this recipe: one model serves
         else:
             started = time.time()
-            vec, clf, n = fit(train, recipe["C"], recipe["balance"], grams)
+            vec, clf, n = fit(train, recipe["C"], recipe["balance"], grams, recipe.get("weights"))
             model = as_model(vec, clf, taxonomy, tmp, f"{name}-without-{family}")
             log(f"  {name} without {family}: {n} examples, {time.time() - started:.0f} s")
             if family not in recipe["families"]:
@@ -175,8 +189,76 @@ def _round3(scored, taxonomy: dict, tmp: str) -> dict[str, list[dict]]:
     return out
 
 
+BASELINE = ("fast-r3", 0.45)  # round 3's fast tier as shipped: its recipe and threshold
+
+
+def table(results: dict, scored=families.SCORED) -> dict:
+    """{(recipe, threshold): {family: figure}} for every recipe run and threshold."""
+    out = {}
+    for name, entry in results.items():
+        if "@" in name:
+            continue
+        preds = entry["predictions"]
+        for threshold in THRESHOLDS:
+            out[(name, threshold)] = {f: family_figure(f, preds[f], threshold) for f in scored if f in preds}
+    return out
+
+
+def choose(figures: dict) -> tuple[str, float]:
+    """The recipe and threshold to ship: the best mean over the families left out among
+    those at or above round 3's fast tier on every family; if none is, the one whose worst
+    shortfall is smallest. (Chosen on out-of-family figures only; the lockbox is not read.)"""
+    base = figures[BASELINE]
+
+    def shortfall(key):
+        return min(figures[key][f]["value"] - base[f]["value"] for f in base)
+
+    candidates = [k for k in figures if k[0] != BASELINE[0]]
+    winners = [k for k in candidates if shortfall(k) >= 0]
+    if winners:
+        return max(winners, key=lambda k: np.mean([v["value"] for v in figures[k].values()]))
+    return max(candidates, key=shortfall)
+
+
+def markdown(figures: dict, chosen: tuple[str, float], calibration: dict | None = None) -> str:
+    """The leave-one-source-out table: the shipped recipe against round 3's fast tier."""
+    base, new = figures[BASELINE], figures[chosen]
+    rows = ["| family left out | items | metric | round 3 fast tier | round 4 default | difference |"
+            + (" calibration error | confident events right |" if calibration else ""),
+            "|---|---|---|---|---|---|" + ("---|---|" if calibration else "")]
+    for family in new:
+        b, n = base[family], new[family]
+        cells = (f"| {family} | {n['n']} | {n['metric']} | {b['value']:.3f} ({b['low']:.3f}-{b['high']:.3f}) | "
+                 f"**{n['value']:.3f}** ({n['low']:.3f}-{n['high']:.3f}) | {n['value'] - b['value']:+.3f} |")
+        if calibration:
+            c = calibration[family]
+            right = "-" if c["confident_event_precision"] is None else \
+                f"{c['confident_event_precision']:.2f} of {c['confident_events']}"
+            cells += f" {c['ece']:.3f} | {right} |"
+        rows.append(cells)
+    return "\n".join(rows)
+
+
+def report() -> int:
+    from training import calibrate
+
+    results = json.loads(OUT.read_text())
+    figures = table(results)
+    chosen = choose(figures)
+    preds = results[chosen[0]]["predictions"]
+    cal = calibrate.events_leave_one_out(preds, chosen[1])
+    print(f"chosen: recipe {chosen[0]}, threshold {chosen[1]}")
+    print(markdown(figures, chosen, cal))
+    for key in sorted(figures):
+        print(key, " ".join(f"{f}={v['value']:.3f}" for f, v in figures[key].items()),
+              f"mean={np.mean([v['value'] for v in figures[key].values()]):.3f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--report" in argv:
+        return report()
     taxonomy = _taxonomy()
     grams = Grams(compile_patterns(taxonomy))
     names = [a for a in argv if a in RECIPES] or list(RECIPES)

@@ -138,7 +138,8 @@ def _beam_options(beam_args: list[str], streaming: bool = False):
     unknown = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
     if unknown:
         # As typed (``-v``, ``--ouptut``), not as Beam's parser renamed them.
-        typed = [a.split("=", 1)[0] for a in beam_args if a.startswith("-") and a.lstrip("-").split("=", 1)[0] in unknown]
+        typed = [a.split("=", 1)[0] for a in beam_args
+                 if a.startswith("-") and a.lstrip("-").split("=", 1)[0].replace("-", "_") in unknown]
         names = ", ".join(typed or sorted(unknown))
         if STRICT_OPTIONS:
             raise UsageError(f"unknown option {names} (neither newsbeam's nor Beam's)")
@@ -198,9 +199,11 @@ def _report_run(result, output: str, took: float) -> int:
     manifest = result.manifest
     print(format_summary(manifest))
     print(f"  took       {took:.1f} s")
-    feeds = manifest.get("feeds") or {}
-    if feeds and all(f.get("error") for f in feeds.values()):
-        return _fail(f"every feed failed ({len(feeds)} of {len(feeds)}): see {output}/errors", EXIT_FAILED)
+    from newsbeam.pipelines.launch import every_feed_failed
+
+    failed = every_feed_failed(manifest, output)
+    if failed:
+        return _fail(failed, EXIT_FAILED)
     print(f"\noutput: {output}/articles (errors in {output}/errors, run manifest {result.manifest_path})")
     sql = (
         "SELECT published_date, event_type, count(*) AS articles "
@@ -600,15 +603,50 @@ def command_name() -> str:
     return f"{shlex.quote(sys.executable)} -m newsbeam"
 
 
+# One line per command for `newsbeam --help`, in the order a newcomer meets them.
+COMMAND_HELP = {
+    "init": "write a starter config (real news feeds), claims and actors to edit",
+    "run": "read inputs and feeds once; extract, tag, store as Parquet (a batch)",
+    "stream": "poll the feeds for ever; each poll's new articles committed as a batch",
+    "report": "an HTML page of charts over an output (events, stances, actors over time)",
+    "tag": "tag JSON Lines rows with the pipeline's tagger (no fetching, no output)",
+    "compact": "merge an output's small Parquet files, partition by partition",
+}
+
+
+def newsbeam_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsbeam")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def main_help() -> str:
+    lines = ["usage: newsbeam COMMAND [options]   (newsbeam COMMAND --help for its options)", "",
+             "News feeds to tagged, Hive-partitioned Parquet on Apache Beam.", "", "commands:"]
+    lines += [f"  {name:<9} {COMMAND_HELP[name]}" for name in COMMAND_HELP]
+    lines += ["", "  -V, --version  print the version", "",
+              "start with: newsbeam init DIR, or run the bundled sample: newsbeam run --config sample.yaml"]
+    return "\n".join(lines)
+
+
 COMMANDS = {"run": cmd_run, "stream": cmd_stream, "tag": cmd_tag, "report": cmd_report, "compact": cmd_compact,
             "init": cmd_init}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-V", "--version"):
+        print(f"newsbeam {newsbeam_version()}")
+        return EXIT_OK
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: newsbeam {" + ",".join(COMMANDS) + "} [options]   (newsbeam CMD --help)", file=sys.stderr)
-        return EXIT_OK if argv and argv[0] in ("-h", "--help") else EXIT_CONFIG
+        asked = bool(argv) and argv[0] in ("-h", "--help")
+        if argv and not asked:
+            print(f"newsbeam: unknown command {argv[0]!r}", file=sys.stderr)
+        print(main_help(), file=sys.stdout if asked else sys.stderr)
+        return EXIT_OK if asked else EXIT_CONFIG
     # Before anything imports Beam: its import-time warnings go through these handlers.
     setup_logging("-v" in argv or "--verbose" in argv)
     if argv[0] == "stream":

@@ -33,6 +33,24 @@ class RunFailed(Exception):
     """A run that could not finish; the message is one line (see ``describe_failure``)."""
 
 
+class AllFeedsFailed(RunFailed):
+    """The run committed, but every feed it polled failed: it could not do its job (the
+    CLI exits 1 on the same rule). ``summary`` is what it stored (the failures' error rows)."""
+
+    def __init__(self, message: str, summary=None):
+        super().__init__(message)
+        self.summary = summary
+
+
+def every_feed_failed(manifest: dict, output: str) -> str | None:
+    """The one rule, for the CLI and the API: a run whose every feed failed did not do its
+    job, though it committed its error rows. The line that says so, or None."""
+    feeds = manifest.get("feeds") or {}
+    if feeds and all(f.get("error") for f in feeds.values()):
+        return f"every feed failed ({len(feeds)} of {len(feeds)}): see {output}/errors"
+    return None
+
+
 @dataclass(frozen=True)
 class BatchResult:
     manifest: dict
