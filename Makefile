@@ -34,16 +34,19 @@ install-dev: $(DEV)
 demo: $(CORE)  ## the main job on the bundled sample, then the report; says where it all is
 	@$(PY) -m newsbeam.demo
 
+# Every core (pytest-xdist), each test file on one worker so that its module fixtures (a
+# run's output, a local object store) are built once. PYTEST_ARGS adds options.
 test: $(DEV)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile $(PYTEST_ARGS)
 
 train: $(DEV)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
 	$(PY) -m training.train_events
 	$(PY) -m training.train_stance
-	$(PY) -m training.train_encoder
+	$(PY) -m training.calibrate stance
 	$(PY) -m training.train_stories
 
-eval: $(DEV)  ## measure the tags on held-back dev data; writes EVALUATION.md
+eval: $(DEV)  ## leave-one-source-out table per family (intervals), then the other measurements; writes EVALUATION.md
+	$(PY) -m training.loso --report
 	$(PY) -m training.evaluate
 
 bench: $(DEV)  ## throughput against the plain-loop and trafilatura-CLI references

@@ -1,12 +1,14 @@
-"""Tagging speed: both tiers on 600-word articles with the default claims, on both cores.
+"""Tagging speed: the default tagger on 600-word articles with the default claims, on both cores.
 
-``fast-no-actors`` is the fast tier without the actor coding (``tagging.actors: null``),
-timed in the same alternating rounds: the ratio is what actors cost.
+``fast-no-actors`` is the tagger without the actor coding (``tagging.actors: null``), and
+``events=PATH`` the tagger with another event model file (round 3's, say:
+``git show <commit>:newsbeam/tagging/models/events.npz > /tmp/r3.npz``), timed in the
+same alternating rounds: the ratios are what actors cost and what a model change costs.
 
 Uses the real news pages of ../shared/data/extraction when present (their extracted text
 cut or repeated to 600 words), generated text otherwise. Reports the median of rounds.
 
-    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5] [--processes 2] [--tiers fast,fast-no-actors,accurate]
+    .venv/bin/python benchmarks/tag_bench.py [--articles 300] [--rounds 5] [--processes 2] [--tiers fast,fast-no-actors,events=/tmp/r3.npz]
 """
 
 from __future__ import annotations
@@ -50,14 +52,13 @@ _TAGGERS: dict = {}
 def _init(tiers: list[str]) -> None:
     """A worker's taggers, built once (model loading is not what is timed)."""
     from newsbeam.pipelines.config import load_config
-    from newsbeam.tagging import Claim, Tagger, onnx_encoder
+    from newsbeam.tagging import Claim, Tagger
 
-    # No sentence cache: the bench's articles repeat, real feeds' leads mostly do not.
-    onnx_encoder.CACHE_SIZE = 0
     cfg = load_config(None)
     for t in tiers:
+        events = t.split("=", 1)[1] if t.startswith("events=") else None
         _TAGGERS[t] = Tagger(cfg.taxonomy, cfg.tone_lexicon, [Claim(c.id, c.text) for c in cfg.claims],
-                             tier=t.split("-")[0], actors=None if t.endswith("no-actors") else cfg.actors)
+                             event_model=events, actors=None if t.endswith("no-actors") else cfg.actors)
 
 
 def _tag(job: tuple[str, list[tuple[str, str]]]) -> int:
@@ -72,7 +73,8 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2: both cores here)")
-    parser.add_argument("--tiers", default="fast,fast-no-actors,accurate", help="tiers to time, alternating rounds")
+    parser.add_argument("--tiers", default="fast,fast-no-actors", help="variants to time, alternating rounds"
+                        " (fast, fast-no-actors, events=PATH)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     import multiprocessing
@@ -93,12 +95,12 @@ def main() -> int:
                 rates[tier].append(n / (time.perf_counter() - start))
     claims = len(load_config(None).claims)
     print(f"{len(docs)} articles of {WORDS} words, {claims} claims, {args.rounds} rounds alternating,"
-          f" {args.processes} processes (one onnxruntime thread each), no sentence cache")
+          f" {args.processes} processes")
     for tier, values in rates.items():
         med = statistics.median(values)
         print(f"{tier} tier: {med:.1f} articles/s ({1000 / med:.2f} ms per article); rounds: {', '.join(f'{r:.1f}' for r in values)}")
-    if "fast" in rates and "accurate" in rates:
-        print(f"accurate / fast time per article: {statistics.median(rates['fast']) / statistics.median(rates['accurate']):.1f}x")
+    for other in (t for t in rates if t.startswith("events=")):
+        print(f"{other} / fast time per article: {statistics.median(rates['fast']) / statistics.median(rates[other]):.3f}x")
     if "fast" in rates and "fast-no-actors" in rates:
         ratio = statistics.median(rates["fast-no-actors"]) / statistics.median(rates["fast"])
         print(f"fast with actors / without, time per article: {ratio:.3f}x")

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsbeam.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="out/sample", help="where to write (replaced if it exists; default out/sample)")
     args = parser.parse_args(argv)
-    from newsbeam.pipelines.cli import parquet_source, python_string, setup_logging, shell_code
+    from newsbeam.pipelines.cli import command_name, parquet_source, python_string, setup_logging, shell_code
 
     setup_logging(verbose=False)  # as the newsbeam command: newsbeam's own lines only, not Beam's notices (first)
 
@@ -42,14 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"newsbeam demo: the bundled sample ({os.path.relpath(config.parent / 'samples')}) -> {output}")
     print(f"  stored    {summary.articles} articles ({summary.duplicates} duplicate skipped), {summary.errors} error rows, "
           f"{summary.stories} stories, in {took:.1f} s")
-    print(f"  output    {output}/articles/  (Hive-partitioned Parquet; errors/ and stories/ beside it)")
+    print(f"  output    {output}/articles/  (Hive-partitioned Parquet; stories/ beside it, and errors/ once a run has error rows)")
     print(f"  report    {page}  (open it in a browser: charts of events, stances, actors over time)")
     print("  events    " + ", ".join(f"{event} {n}" for event, n in events))
     print("  query it:")
     duck = f"SELECT event_type, count(*) FROM {parquet_source(output)} GROUP BY ALL"
     print(f"    .venv/bin/python -c {shell_code(f'import duckdb; duckdb.sql({python_string(duck)}).show()')}")
     print(f"    .venv/bin/python -c {shell_code(f'import newsbeam; newsbeam.connect({python_string(output)}).sql({python_string(sql)}).show()')}")
-    print("  next      newsbeam init myproject   (a starter config with real news feeds to edit)")
+    print(f"  next      {command_name()} init myproject   (a starter config with real news feeds to edit;"
+          " or `source .venv/bin/activate` to type newsbeam)")
     return 0
 
 

@@ -128,6 +128,7 @@ class Stance:
     target: str
     label: str
     score: float
+    confidence: float | None
     evidence: str | None
 
 

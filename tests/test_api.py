@@ -34,7 +34,8 @@ def test_connect_reads_what_the_cli_wrote_and_an_empty_output(tmp_path):
     assert run_cli("run", "--config", str(SAMPLE_CONFIG), "--output", str(out)).returncode == 0
     manifest = json.loads(next((out / "_runs").glob("*.json")).read_text())
     assert newsbeam.connect(out).sql("select count(*) from articles").fetchall() == [(manifest["written"]["articles"],)]
-    empty = newsbeam.connect(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()  # an output folder with nothing committed yet: empty views
+    empty = newsbeam.connect(tmp_path / "empty")
     assert empty.sql("select count(*) from articles").fetchall() == [(0,)]
     assert empty.sql("select count(*) from stances").fetchall() == [(0,)]
 

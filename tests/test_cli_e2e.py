@@ -68,7 +68,7 @@ def test_sample_output_reads_in_pyarrow_dataset(sample_run):
     assert table.num_rows == EXPECTED_SAMPLE_ARTICLES
     assert "published_date" in table.column_names
     assert str(table.schema.field("published_at").type) == "timestamp[us, tz=UTC]"
-    assert table.schema.field("stances").type.value_type.names == ["claim_id", "target", "label", "score", "evidence"]
+    assert table.schema.field("stances").type.value_type.names == ["claim_id", "target", "label", "score", "confidence", "evidence"]
 
 
 def test_rerun_writes_nothing_new(tmp_path):
@@ -78,7 +78,9 @@ def test_rerun_writes_nothing_new(tmp_path):
     assert proc.returncode == 0, proc.stderr
     manifest = _manifest(out)
     assert manifest["written"]["articles"] == 0
-    assert manifest["skipped"]["already_stored"] == 12
+    # as many already stored as the output holds; the sample's within-run duplicate again a duplicate
+    assert manifest["skipped"]["already_stored"] == EXPECTED_SAMPLE_ARTICLES
+    assert manifest["skipped"]["duplicate_in_run"] == 1
     n = duckdb.execute(f"SELECT count(*) FROM read_parquet('{out}/articles/**/*.parquet')").fetchone()[0]
     assert n == EXPECTED_SAMPLE_ARTICLES
 

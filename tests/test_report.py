@@ -75,10 +75,10 @@ def _synthetic(out, n=100_000, days=400):
             "source": f"source-{rng.randrange(30)}", "title": f"t{i}", "author": None, "published_at": ts,
             "fetched_at": ts, "language": rng.choice(["en", "de", "fr"]), "text": "x", "word_count": 1,
             "text_fingerprint": f"{i:032x}", "story_id": f"s{i // 4}", "event_type": event_type,
-            "event_scores": [], "event_evidence": [],
+            "event_scores": [], "event_evidence": [], "event_confidence": rng.random(), "tag_model": "m",
             "event_actors": [{"event_type": event_type, "source": [actor(src)], "target": [actor(dst)], "evidence": "e"}],
             "source_codes": [src], "target_codes": [dst],
-            "stances": [{"claim_id": "c1", "target": "A claim.", "label": rng.choice(["agree", "disagree", "discuss", "unrelated"]), "score": 0.5, "evidence": None}],
+            "stances": [{"claim_id": "c1", "target": "A claim.", "label": rng.choice(["agree", "disagree", "discuss", "unrelated"]), "score": 0.5, "confidence": 0.5, "evidence": None}],
             "tone": 0.0, "input": "gen", "run_id": "r",
         }
         for k, v in values.items():

@@ -77,3 +77,22 @@ def test_real_news_pages_over_http_are_stored_once_with_trafilatura_quality(tmp_
         if reference and len(reference & ours) / len(reference) < 0.9:
             worse += 1
     assert worse <= 2
+
+
+@needs_shared_seeds
+def test_the_seed_articles_get_the_tags_their_readers_would_give():
+    """The three talks articles are CONSULT or AGREE; "Looking For Peace Deal" agrees and
+    "Talks in Tatters" disagrees with the claim that the talks are making progress."""
+    import newsbeam
+
+    def tags(name):
+        lines = (SHARED_SEEDS / name).read_text().strip().splitlines()
+        title = next(line for line in lines if line.strip() and line.strip() != "Skip to main content")
+        return newsbeam.tag("\n".join(lines), title=title, config=None)
+
+    for name in ("000_c53643c2fbb5b49a.txt", "001_07bd1c686537eff7.txt", "002_df2f1c781ba8214f.txt"):
+        assert tags(name)["event_type"] in ("CONSULT", "AGREE"), name
+    stance = {s["claim_id"]: s["label"] for s in tags("001_07bd1c686537eff7.txt")["stances"]}
+    assert stance["talks_progress"] == "agree"
+    stance = {s["claim_id"]: s["label"] for s in tags("003_45cff792a01154fc.txt")["stances"]}
+    assert stance["talks_progress"] == "disagree"

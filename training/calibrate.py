@@ -68,7 +68,7 @@ def confident_view(conf: np.ndarray, hit: np.ndarray, is_event: np.ndarray) -> d
 
 
 def event_arrays(preds: list[dict], threshold: float):
-    x = np.stack([confidence_features(p["score"], p["second"], threshold) for p in preds])
+    x = np.stack([confidence_features(p["score"], p["second"], threshold, p["cue"], p["texts"]) for p in preds])
     decided = [p["top"] if p["score"] >= threshold else NONE for p in preds]
     hit = np.asarray([d == p["gold"] for d, p in zip(decided, preds, strict=True)], float)
     is_event = np.asarray([d != NONE for d in decided])

@@ -129,7 +129,7 @@ def event_tagger(exclude: tuple[str, ...], tmp: str) -> Tagger:
     return Tagger(taxonomy, {}, [], event_model=str(path), tier="fast", actors=actors)
 
 
-TIERS = ("fast", "accurate")
+TIERS = ("fast",)
 
 
 # Each held-out set is scored by a model trained without its source, on the labels that
@@ -160,8 +160,7 @@ def sample(items: list[tuple[str, str]], per_label: int) -> list[tuple[str, str]
 def eval_events(kept: dict | None = None) -> tuple[list[str], dict]:
     """The fast tier, each set scored by a model trained without its source; ``kept``
     receives the tagger trained without PLOVER (the actors' end-to-end score uses it).
-    (The accurate tier is one fine-tuned model: ``evaluate_encoder`` scores it on the
-    documents held back from its training.)"""
+    (``training/loso.py`` is the leave-one-source-out table over every family.)"""
     sections, numbers = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, exclude, load, labels, what in EVENT_SPLITS:
@@ -205,12 +204,6 @@ def main(argv: list[str] | None = None) -> int:
     kept: dict = {}
     event_sections, numbers = eval_events(kept)
     sections += event_sections
-    if "accurate" in tiers:
-        from training import evaluate_encoder
-
-        encoder_sections, encoder_numbers = evaluate_encoder.evaluate()
-        sections += encoder_sections
-        numbers.update(encoder_numbers)
     from training import evaluate_none
 
     none_sections, none_numbers = evaluate_none.eval_none(tiers)
@@ -226,10 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     stance_sections, stance_numbers = evaluate_stance.eval_stance()
     sections += stance_sections
     numbers.update(stance_numbers)
-    if "accurate" in tiers:
-        tier_sections, tier_numbers = evaluate_stance.eval_stance_tiers()
-        sections += tier_sections
-        numbers.update(tier_numbers)
     from training import evaluate_stories
 
     story_sections, story_numbers = evaluate_stories.eval_stories()

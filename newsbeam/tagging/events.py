@@ -128,15 +128,32 @@ def event_grams(text: str, patterns: CuePatterns) -> list[str]:
     return grams
 
 
-def confidence_features(top: float, second: float, threshold: float) -> np.ndarray:
-    """What the confidence calibration reads of an article's scores: the top type's
-    combined score (log-odds), its margin over the second type, and whether it fell short
-    of the threshold (the article is NONE) with that interaction. The training side
-    (``training/calibrate.py``) and the tagger compute it here, once."""
+def confidence_features(top: float, second: float, threshold: float, cue: bool, texts: int) -> np.ndarray:
+    """What the confidence calibration reads of an article: the top type's combined score
+    (log-odds) and its margin over the second type; whether it fell short of the
+    threshold (the article is NONE), and that with the score; whether any sentence holds
+    a cue of an event type, and that for a NONE (a NONE among event words is a guess, a
+    NONE without one is not); and the number of texts read (a headline alone, or a whole
+    article). The training side (``training/calibrate.py``) and the tagger compute it
+    here, once."""
     p = min(max(top, 1e-4), 1 - 1e-4)
     logit = float(np.log(p / (1 - p)))
     none = 1.0 if top < threshold else 0.0
-    return np.asarray([1.0, logit, top - second, none, none * logit], np.float64)
+    cued = 1.0 if cue else 0.0
+    return np.asarray([1.0, logit, top - second, none, none * logit, cued, none * cued, float(np.log1p(texts))],
+                      np.float64)
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """An article's event tag: the primary type, a score per label, each found type's
+    evidence sentence, and the probability that the primary type is right (None when the
+    model has no calibration)."""
+
+    primary: str
+    scores: dict[str, float]
+    evidence: dict[str, str]
+    confidence: float | None
 
 
 class ArticleEvents:
@@ -149,17 +166,20 @@ class ArticleEvents:
     # out-of-family predictions by training/calibrate.py); None: the model has none.
     calibration: np.ndarray | None = None
 
-    def confidence(self, scores: dict[str, float]) -> float | None:
-        """The probability that the article's ``event_type`` is right, from its scores:
-        calibrated on source families the model never saw (docs/tags.md)."""
+    def confidence(self, combined: np.ndarray, cue: bool, texts: int) -> float | None:
+        """The probability that the article's ``event_type`` is right: calibrated on source
+        families the model never saw (docs/tags.md)."""
         if self.calibration is None:
             return None
-        types = sorted((v for k, v in scores.items() if k != NONE), reverse=True) + [0.0, 0.0]
-        top, second = (_unscale(types[0], self.threshold), _unscale(types[1], self.threshold))
-        z = float(confidence_features(top, second, self.threshold) @ self.calibration)
-        return round(float(1.0 / (1.0 + np.exp(-z))), 4)
+        ranked = np.sort(combined)[::-1]
+        features = confidence_features(float(ranked[0]), float(ranked[1]), self.threshold, cue, texts)
+        return round(float(1.0 / (1.0 + np.exp(-float(features @ self.calibration)))), 4)
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
+        return self.probs_and_cue(sentences)[0]
+
+    def probs_and_cue(self, sentences: list[str]) -> tuple[np.ndarray, bool]:
+        """(sentences, labels) probabilities, and whether any sentence holds an event cue."""
         raise NotImplementedError
 
     def sentence_scores(self, probs: np.ndarray) -> np.ndarray:
@@ -167,7 +187,14 @@ class ArticleEvents:
         return sentence_event_scores(probs, self.labels.index(NONE))
 
     def classify(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
-        """Primary type, a score per label, and the evidence sentence of each type found.
+        """Primary type, a score per label, and the evidence sentence of each type found
+        (``classify_full`` adds the confidence)."""
+        result = self.classify_full(title, sentences)
+        return result.primary, result.scores, result.evidence
+
+    def classify_full(self, title: str | None, sentences: list[str]) -> EventResult:
+        """Primary type, a score per label, the evidence sentence of each type found, and
+        the calibrated confidence.
 
         A sentence's score for a type is how strongly it states that type against stating
         no event (``sentence_event_scores``). A type's score combines its best sentences as
@@ -181,13 +208,15 @@ class ArticleEvents:
         """
         texts = ([title] if title else []) + sentences
         if not texts:
-            return NONE, {label: (1.0 if label == NONE else 0.0) for label in self.labels}, {}
+            empty = np.zeros(len(self.labels), np.float32)
+            return EventResult(NONE, {label: (1.0 if label == NONE else 0.0) for label in self.labels}, {},
+                               self.confidence(empty, False, 0))
         weights = np.asarray(
             ([TITLE_WEIGHT] if title else [])
             + [LEAD_WEIGHTS[i] if i < len(LEAD_WEIGHTS) else BODY_WEIGHT for i in range(len(sentences))],
             np.float32,
         )
-        probs = self.sentence_probs(texts)
+        probs, cue = self.probs_and_cue(texts)
         none = self.labels.index(NONE)
         weighted = self.sentence_scores(probs) * weights[:, None]
         k = min(len(texts), len(SECOND_OPINIONS))
@@ -210,7 +239,7 @@ class ArticleEvents:
             row = int(weighted[:, j].argmax())
             if sentence_best[row] == j or label == primary:
                 evidence[label] = texts[row]
-        return primary, scores, evidence
+        return EventResult(primary, scores, evidence, self.confidence(combined, cue, len(texts)))
 
 
 @dataclass
@@ -225,6 +254,11 @@ class EventModel(ArticleEvents):
 
     def __post_init__(self):
         self._label_index = {label: i for i, label in enumerate(self.labels)}
+        # The n-gram indices of the event types' cue tokens (not the non-event cues'):
+        # whether a sentence holds one is a feature of the confidence.
+        vocabulary = self.vectorizer.vocabulary
+        self._cue_index = np.asarray(sorted(i for g, i in vocabulary.items()
+                                            if g.startswith("__cue_") and g != f"__cue_{NONE}"), np.int32)
         # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
         self._coef_t = np.ascontiguousarray(self.coef.T)
 
@@ -244,17 +278,20 @@ class EventModel(ArticleEvents):
             calibration=calibration,
         )
 
-    def sentence_probs(self, sentences: list[str]) -> np.ndarray:
-        """(sentences, labels) probabilities, all sentences of an article in one product."""
+    def probs_and_cue(self, sentences: list[str]) -> tuple[np.ndarray, bool]:
+        """(sentences, labels) probabilities, all sentences of an article in one product,
+        and whether any sentence holds an event type's cue."""
         out = np.zeros((len(sentences), len(self.labels)), np.float32)
         none = self.labels.index(NONE)
         # A sentence with too few known n-grams (a date line, a caption, another language)
         # states no event: the intercepts alone would name one out of thin air.
         out[:, none] = 1.0
         features = [self.vectorizer.transform(sentence) for sentence in sentences]
+        cue = bool(len(self._cue_index)) and any(np.isin(idx, self._cue_index, assume_unique=True).any()
+                                                 for idx, _ in features if len(idx))
         rows = [i for i, (idx, _) in enumerate(features) if len(idx) >= MIN_FEATURES]
         if not rows:
-            return out
+            return out, cue
         idx = np.concatenate([features[i][0] for i in rows])
         val = np.concatenate([features[i][1] for i in rows])
         starts = np.cumsum([0] + [len(features[i][0]) for i in rows[:-1]])
@@ -275,7 +312,7 @@ class EventModel(ArticleEvents):
                         e[r, none] += e[r, j] * (1.0 - NEGATED_CUE_FACTOR)
                         e[r, j] *= NEGATED_CUE_FACTOR
         out[rows] = e / e.sum(axis=1, keepdims=True)
-        return out
+        return out, cue
 
 
 def sentence_event_scores(probs: np.ndarray, none: int) -> np.ndarray:
@@ -294,7 +331,7 @@ def sentence_event_scores(probs: np.ndarray, none: int) -> np.ndarray:
     return ratio
 
 
-def _unscale(v: float, threshold: float) -> float:
+def unscale(v: float, threshold: float) -> float:
     """The inverse of ``_rescale``: a stored score back on the combined scale."""
     return v / 0.5 * threshold if v < 0.5 else threshold + (v - 0.5) / 0.5 * (1.0 - threshold)
 

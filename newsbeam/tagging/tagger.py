@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from newsbeam.tagging.actors import ActorCoder, Gazetteer, dominant_code, primary_codes
-from newsbeam.tagging.events import NONE, EventModel
+from newsbeam.tagging.events import NONE, EventModel, EventResult
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel
 from newsbeam.text import article_sentences, is_boilerplate, language_code
@@ -221,13 +221,10 @@ class Tagger:
         doc = TagInput(title, text, sentences, self.claims if claims is None else claims, self)
         return TagResult(compute_tags(doc))
 
-    def classify_events(self, title: str | None, sentences: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
-        """The primary event type, every type's score, and each found type's evidence sentence."""
-        return self.events_model.classify(title, sentences)
-
-    def event_confidence(self, scores: dict[str, float]) -> float | None:
-        """The probability that the primary event type is right (calibrated, docs/tags.md)."""
-        return self.events_model.confidence(scores)
+    def classify_events(self, title: str | None, sentences: list[str]) -> EventResult:
+        """The primary event type, every type's score, each found type's evidence sentence,
+        and the probability that the primary type is right (calibrated, docs/tags.md)."""
+        return self.events_model.classify_full(title, sentences)
 
     def event_actors(self, title: str | None, sentences: list[str], primary: str, scores: dict[str, float],
                      evidence: dict[str, str]) -> list[dict]:

@@ -26,6 +26,6 @@ class EventTag(Tag):
     )
 
     def compute(self, doc, done) -> dict:
-        primary, scores, evidence = doc.tagger.classify_events(doc.title, doc.sentences)
-        return {"event_type": primary, "event_scores": scores, "event_evidence": evidence,
-                "event_confidence": doc.tagger.event_confidence(scores), "tag_model": doc.tagger.model_id}
+        result = doc.tagger.classify_events(doc.title, doc.sentences)
+        return {"event_type": result.primary, "event_scores": result.scores, "event_evidence": result.evidence,
+                "event_confidence": result.confidence, "tag_model": doc.tagger.model_id}
