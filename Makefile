@@ -34,10 +34,11 @@ install-dev: $(DEV)
 demo: $(CORE)  ## the main job on the bundled sample, then the report; says where it all is
 	@$(PY) -m newsbeam.demo
 
-# Every core (pytest-xdist), each test file on one worker so that its module fixtures (a
-# run's output, a local object store) are built once. PYTEST_ARGS adds options.
+# Every core (pytest-xdist), tests handed out one by one (a file's tests may run on
+# several workers, each building the file's module fixtures once: the object-store file
+# alone is ten minutes on one worker). PYTEST_ARGS adds options (-k, --durations=20).
 test: $(DEV)
-	$(PY) -m pytest -q -n auto --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n auto --dist load $(PYTEST_ARGS)
 
 train: $(DEV)  ## retrain the tag models from ../shared/data (reproducible: fixed seeds)
 	$(PY) -m training.train_events

@@ -24,3 +24,23 @@ def test_the_demo_says_where_everything_is_in_a_few_lines(tmp_path):
         argv[0] = sys.executable
         shown = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert shown.returncode == 0 and "ASSAULT" in shown.stdout, shown.stderr
+
+
+def test_the_documented_demo_output_is_what_the_demo_prints(tmp_path):
+    """docs/getting-started.md shows the demo's output; it is that output (the timing and
+    the output folder aside), so the page cannot go stale."""
+    import re
+
+    out = tmp_path / "sample"
+    done = subprocess.run([sys.executable, "-m", "newsbeam.demo", "--output", str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = (REPO / "docs" / "getting-started.md").read_text()
+    shown = page.split("```console\n", 1)[1].split("```", 1)[0]
+
+    def norm(text: str, where: str) -> list[str]:
+        text = re.sub(r"in \d+\.\d s", "in N s", text.replace(where, "OUT"))
+        return [line.rstrip() for line in text.strip().splitlines()]
+
+    printed = norm(done.stdout, str(out))
+    assert norm(shown, "out/sample") == printed

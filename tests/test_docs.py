@@ -2,9 +2,11 @@
 default, the output schema tables are generated from the Arrow schemas, the home page is
 the README, and the README stays a front page."""
 
+import os
 import re
 import sys
 
+import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -81,3 +83,33 @@ def test_the_flag_table_lists_every_flag_of_newsbeam_run():
     documented = set(re.findall(r"^\| `(-[-\w]+)", table, re.M))
     flags = {max(a.option_strings, key=len) for a in _run_parser()._actions if a.option_strings and a.dest != "help"}
     assert flags - {"--verbose"} <= documented | {"-v"}, flags - documented
+
+
+def test_the_tags_page_quotes_the_measured_tables():
+    """docs/tags.md shows the leave-one-source-out table and the lockbox as `make eval`
+    last wrote them (training/loso_summary.md, training/loso_lockbox.md)."""
+    page = (REPO / "docs" / "tags.md").read_text()
+    for name in ("loso_summary.md", "loso_lockbox.md"):
+        assert (REPO / "training" / name).read_text().strip() in page, name
+
+
+def test_the_site_builds_offline_and_loads_nothing_from_the_network(tmp_path):
+    """mkdocs build --strict, then no script, style sheet, font or image is fetched from
+    another host (links to other sites are fine: a reader clicks them)."""
+    import shutil
+    import subprocess
+
+    mkdocs = shutil.which("mkdocs", path=str(REPO / ".venv" / "bin")) or shutil.which("mkdocs")
+    if mkdocs is None:
+        pytest.skip("mkdocs is not installed (make test installs it)")
+    site = tmp_path / "site"
+    proc = subprocess.run([mkdocs, "build", "--strict", "--quiet", "--site-dir", str(site)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (site / "hooks.py").exists()
+    loads = re.compile(r"<(?:script|img|source|iframe)[^>]+src=\"(?:https?:)?//|<link[^>]+href=\"(?:https?:)?//[^\"]+\"[^>]*"
+                       r"rel=\"(?:stylesheet|preconnect|preload|icon)|<link[^>]+rel=\"(?:stylesheet|preconnect|preload)\"[^>]+"
+                       r"href=\"(?:https?:)?//|@import url\((?:https?:)?//|url\((?:https?:)?//")
+    offenders = [str(p.relative_to(site)) for p in site.rglob("*") if p.suffix in (".html", ".css", ".js")
+                 and loads.search(p.read_text(errors="replace"))]
+    assert not offenders, offenders[:5]

@@ -222,7 +222,8 @@ def test_calibration_is_checked_on_families_it_was_not_fitted_on():
 
     def family(right: bool, n=200):
         scores = rng.uniform(0.6, 0.99, n)
-        return [{"gold": "ASSAULT" if right else "PROTEST", "top": "ASSAULT", "score": float(s), "second": 0.05}
+        return [{"gold": "ASSAULT" if right else "PROTEST", "top": "ASSAULT", "score": float(s), "second": 0.05,
+                 "cue": True, "texts": 3}
                 for s in scores]
 
     by_family = {"a": family(True), "b": family(True), "c": family(False)}
