@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from newsbeam import storage
 from newsbeam.layout import manifest_path
+from newsbeam.text import plural
 
 LOGGER = logging.getLogger(__name__)
 
@@ -100,7 +101,10 @@ def _aggregate(output: str, since: str | None, until: str | None, thorough: bool
     articles = _source(con, output, "articles", agg.unreadable, thorough)
     errors = _source(con, output, "errors", agg.unreadable, thorough)
     if articles:
-        con.execute(f"CREATE VIEW a AS SELECT *, published_date AS day FROM {articles}")
+        # An undated article is filed under the day it was fetched (newsbeam.layout); its
+        # day here is its publication date, null when it has none.
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE VIEW a AS SELECT *, CAST(published_at AS DATE) AS day FROM {articles}")
         con.execute(f"CREATE VIEW f_all AS SELECT * FROM a {_where(since, until)}")
         # The time charts read the dated articles only; the totals read every article.
         con.execute("CREATE VIEW f AS SELECT * FROM f_all WHERE day IS NOT NULL")
@@ -349,9 +353,6 @@ def chart_events_over_time(agg: Aggregates, confident: bool = False) -> str:
     return _svg(fig)
 
 
-def _n(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
 
 def chart_stances(agg: Aggregates) -> list[tuple[str, str, str]]:
     """One chart per claim: share of agree/discuss/disagree among related articles."""
@@ -426,11 +427,11 @@ def render_html(agg: Aggregates, output: str, since: str | None, until: str | No
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>newsbeam report: {esc(output)}</title><style>{_CSS}</style></head><body>",
         "<h1>newsbeam report</h1>",
-        f"<p class='meta'>{esc(output)} &middot; {_n(agg.total, 'article')} &middot; {esc(window)} &middot; "
-        f"{_n(agg.runs, 'run')} &middot; generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+        f"<p class='meta'>{esc(output)} &middot; {plural(agg.total, 'article')} &middot; {esc(window)} &middot; "
+        f"{plural(agg.runs, 'run')} &middot; generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
     ]
     if agg.undated:
-        parts.append(f"<p class='meta'>{_n(agg.undated, 'article')} without a publication date: counted in the totals,"
+        parts.append(f"<p class='meta'>{plural(agg.undated, 'article')} without a publication date: counted in the totals,"
                      " left out of the charts over time.</p>")
     if not agg.total:
         parts.append("<p><strong>No articles in this window.</strong></p>")
@@ -443,7 +444,7 @@ def render_html(agg: Aggregates, output: str, since: str | None, until: str | No
             chart_stories_over_time(agg) if agg.stories_time else "<p>This output has no story ids.</p>",
             "<h2 id='events'>Event types over time</h2>", chart_events_over_time(agg),
             "<h2 id='confident'>Event types over time, confident only</h2>",
-            f"<p class='meta'>{agg.confident_events} of {_n(agg.events_tagged, 'event tag')} have an event_confidence of"
+            f"<p class='meta'>{agg.confident_events} of {plural(agg.events_tagged, 'event tag')} have an event_confidence of"
             f" {CONFIDENT} or more (right at least 8 times in 10 on sources the model never saw).</p>",
             chart_events_over_time(agg, confident=True) if agg.confident_event_time
             else "<p>No confident event tag in this window.</p>",
@@ -481,9 +482,9 @@ def terminal_summary(agg: Aggregates) -> str:
                 + (f"; {len(agg.unreadable)} unreadable files skipped" if agg.unreadable else ""))
     lines = [
         f"{agg.total} articles" + (f" ({agg.stories} {'story' if agg.stories == 1 else 'stories'})" if agg.stories else "")
-        + f", {agg.first} to {agg.last}, from {_n(len(agg.sources), 'source')} in {_n(len(agg.languages), 'language')}"
+        + f", {agg.first} to {agg.last}, from {plural(len(agg.sources), 'source')} in {plural(len(agg.languages), 'language')}"
         + (f" ({agg.undated} undated)" if agg.undated else ""),
-        f"confident:    {agg.confident_events} of {_n(agg.events_tagged, 'event tag')} at event_confidence >= {CONFIDENT}",
+        f"confident:    {agg.confident_events} of {plural(agg.events_tagged, 'event tag')} at event_confidence >= {CONFIDENT}",
         "top sources:  " + ", ".join(f"{s} {n}" for s, n in agg.sources[:5]),
         "event types:  " + ", ".join(f"{t} {n}" for t, n in agg.events[:8]),
     ]

@@ -180,6 +180,11 @@ _LANGUAGE = re.compile(r"^\s*([a-z]{2,3})(?:[-_][a-z0-9]+)*\s*$", re.I)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def plural(n: int, word: str) -> str:
+    """``1 partition``, ``2 partitions``: counts in messages and the report read right."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def language_code(value: str | None) -> str | None:
     """One language rule for every input (a JSON line's ``language``, a feed's, an HTML
     ``lang``, an API argument): the ISO 639 code in lower case, without region or script

@@ -495,14 +495,11 @@ def cmd_compact(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 partition``, ``2 partitions`` (``many`` where adding s is wrong)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def compact_summary(manifest: dict) -> str:
     """One line on what a compaction changed; the partitions it left alone are named
     apart (they were not changed, so they are not in the counts)."""
+    from newsbeam.text import plural
+
     done = manifest["partitions"]
     line = (f"compacted {plural(len(done), 'partition')}: {plural(manifest['files_before'], 'file')} -> "
             f"{manifest['files_after']} ({plural(manifest['rows'], 'row')})" if done else "nothing to compact")
