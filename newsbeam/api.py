@@ -27,11 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from newsbeam.pipelines.config import ConfigError
 from newsbeam.pipelines.launch import AllFeedsFailed, OutputBusy, RunFailed
+from newsbeam.tagging.events import CONFIDENT
 
 if TYPE_CHECKING:
     import duckdb
 
 LOGGER = logging.getLogger("newsbeam")
+
+__all__ = ["AllFeedsFailed", "ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
 
 
 def _quiet_beam_import() -> None:
@@ -43,8 +46,6 @@ def _quiet_beam_import() -> None:
     root = logging.getLogger()
     if not any(isinstance(f, DropBeamNoise) for f in root.filters):
         root.addFilter(DropBeamNoise())
-
-__all__ = ["AllFeedsFailed", "ConfigError", "OutputBusy", "OutputNotFound", "RunFailed", "RunSummary", "connect", "run", "tag"]
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def tag(text: str, *, title: str | None = None, claims: Sequence[str] | dict[str
 _VIEWS = {
     "stances": "SELECT a.article_id, a.title, a.source, a.published_at, s.claim_id, s.target AS claim, s.label, "
                "s.score, s.confidence, s.evidence FROM articles AS a, unnest(a.stances) AS t(s)",
-    "confident_events": "SELECT * FROM articles WHERE event_type <> 'NONE' AND event_confidence >= 0.8",
+    "confident_events": f"SELECT * FROM articles WHERE event_type <> 'NONE' AND event_confidence >= {CONFIDENT}",
     "events": "SELECT a.article_id, a.title, a.source, a.published_at, e.event_type, e.event_type = a.event_type AS primary_event, "
               "e.source AS source_actors, e.target AS target_actors, e.evidence FROM articles AS a, unnest(a.event_actors) AS x(e)",
 }
@@ -290,7 +291,7 @@ def connect(output: str | os.PathLike) -> duckdb.DuckDBPyConnection:
 
 
 class OutputNotFound(ConfigError):
-    """``connect`` or ``explore`` was given a path that holds no output."""
+    """``connect`` was given a path that holds no output."""
 
 
 # Longer paths are typos or attacks, not outputs (PATH_MAX is 4096 on Linux).

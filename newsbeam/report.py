@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from newsbeam import storage
 from newsbeam.layout import manifest_path
+from newsbeam.tagging.events import CONFIDENT
 from newsbeam.text import plural
 
 LOGGER = logging.getLogger(__name__)
@@ -167,9 +168,6 @@ WITH e AS (SELECT article_id, unnest(event_actors) AS ea FROM f),
 SELECT et, sc, tc, count(*) AS n FROM d GROUP BY ALL ORDER BY n DESC, et, sc, tc LIMIT ?
 """
 TOP_DYADS = 20
-# An event tag at or above this confidence is right at least 8 times in 10 on a source the
-# model never saw (docs/tags.md): the report's "confident only" view.
-CONFIDENT = 0.8
 
 
 def _columns(con) -> set[str]:

@@ -18,7 +18,7 @@ import csv
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from newsbeam.tagging.events import NONE, confidence_features
+from newsbeam.tagging.events import CONFIDENT, NONE, confidence_features
 from newsbeam.tagging.stance import LABELS as STANCE_LABELS
 from newsbeam.tagging.stance import StanceModel, fnc_score
 from newsbeam.tagging.stance import confidence_features as stance_features
@@ -28,8 +28,6 @@ from training import data
 # Inverse regularisation of the calibrators: a handful of weights, fitted on thousands of
 # predictions; strong enough to keep them from chasing one family.
 CALIBRATION_C = 1.0
-# The confidence the docs promise something for.
-CONFIDENT = 0.8
 
 
 def fit_weights(x: np.ndarray, y: np.ndarray, groups: list[str]) -> np.ndarray:

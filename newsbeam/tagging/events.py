@@ -42,6 +42,10 @@ NEGATED_CUE_FACTOR = 0.25
 _NEGATOR = re.compile(r"\b(?:no|not|never|little|without|n't|nor|neither|yet to|failed to|no longer)\b")
 _NEGATED_WINDOW = 25  # characters between a negator and the cue it negates
 NEGATION_CHECK_SHARE = 0.1
+# An event tag at or above this event_confidence is "confident": right at least 8 times in
+# 10 on sources the model never saw, where docs/tags.md says it holds. The report's
+# confident-only view, newsbeam.connect's confident_events and training/calibrate.py use it.
+CONFIDENT = 0.8
 
 
 @dataclass(frozen=True)
