@@ -138,24 +138,28 @@ def _aggregate(output: str, since: str | None, until: str | None, thorough: bool
             "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
         ).fetchall()
     if agg.total:
-        # Totals over every article, dated or not.
-        agg.events = con.execute("SELECT coalesce(event_type, 'untagged') e, count(*) n FROM f_all GROUP BY e ORDER BY n DESC, e").fetchall()
-        agg.languages = con.execute(
-            "SELECT coalesce(language, 'unknown') l, count(*) n FROM f_all GROUP BY l ORDER BY n DESC, l"
-        ).fetchall()
-        agg.sources = con.execute(
-            "SELECT coalesce(source, 'unknown') s, count(*) n FROM f_all GROUP BY s ORDER BY n DESC, s"
-        ).fetchall()
-        agg.events_tagged = con.execute("SELECT count(*) FROM f_all WHERE event_type <> 'NONE'").fetchone()[0]
-        if "event_confidence" in {row[0] for row in con.execute("DESCRIBE f_all").fetchall()}:
-            agg.confident_events = con.execute(
-                f"SELECT count(*) FROM f_all WHERE event_type <> 'NONE' AND event_confidence >= {CONFIDENT}").fetchone()[0]
+        _totals(con, agg)
     if errors:
         agg.errors = con.execute(
             f"SELECT stage, error_type, count(*) n FROM {errors} GROUP BY ALL ORDER BY n DESC, stage, error_type"
         ).fetchall()
     agg.runs = len(storage.list_files(manifest_path(output, "*")))
     return agg
+
+
+def _totals(con, agg: Aggregates) -> None:
+    """The counts over every article of the window, dated or not (view ``f_all``)."""
+    agg.events = con.execute("SELECT coalesce(event_type, 'untagged') e, count(*) n FROM f_all GROUP BY e ORDER BY n DESC, e").fetchall()
+    agg.languages = con.execute(
+        "SELECT coalesce(language, 'unknown') l, count(*) n FROM f_all GROUP BY l ORDER BY n DESC, l"
+    ).fetchall()
+    agg.sources = con.execute(
+        "SELECT coalesce(source, 'unknown') s, count(*) n FROM f_all GROUP BY s ORDER BY n DESC, s"
+    ).fetchall()
+    agg.events_tagged = con.execute("SELECT count(*) FROM f_all WHERE event_type <> 'NONE'").fetchone()[0]
+    if "event_confidence" in _columns(con, "f_all"):
+        agg.confident_events = con.execute(
+            f"SELECT count(*) FROM f_all WHERE event_type <> 'NONE' AND event_confidence >= {CONFIDENT}").fetchone()[0]
 
 
 # Source -> target pairs of each event type found in an article (its event_actors), counted
@@ -170,9 +174,9 @@ SELECT et, sc, tc, count(*) AS n FROM d GROUP BY ALL ORDER BY n DESC, et, sc, tc
 TOP_DYADS = 20
 
 
-def _columns(con) -> set[str]:
-    """The columns of the report's view ``f`` (older outputs lack the newer ones)."""
-    return {row[0] for row in con.execute("DESCRIBE f").fetchall()}
+def _columns(con, view: str = "f") -> set[str]:
+    """The columns of one of the report's views (older outputs lack the newer ones)."""
+    return {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
 
 
 def _dyads(con) -> list[tuple]:
