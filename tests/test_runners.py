@@ -80,8 +80,14 @@ def test_sdist_installs_and_runs_in_a_fresh_virtualenv(tmp_path, direct_rows):
                    capture_output=True, timeout=300)
     (sdist,) = dist.glob("newsbeam-*.tar.gz")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(sdist)], capture_output=True, text=True, timeout=1200)
+    uv = Path(sys.executable).parent / "uv"
+    if uv.exists():  # uv, as make demo installs: every dependency resolved and installed, from its cache
+        subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+        install = [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(sdist)]
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+        install = [str(venv / "bin" / "pip"), "install", "--quiet", str(sdist)]
+    pip = subprocess.run(install, capture_output=True, text=True, timeout=1200)
     assert pip.returncode == 0, pip.stderr[-3000:]
     out = tmp_path / "out"
     # from an empty directory: configs, samples, taxonomy and models come from the package
