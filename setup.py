@@ -69,8 +69,12 @@ EXTRAS = {
         *CLOUD_EXTRAS["aws"],
         *CLOUD_EXTRAS["gcp"],
         # tests/test_object_storage.py runs the pipeline against real S3 and GCS API
-        # servers on 127.0.0.1: moto's, and gcp-storage-emulator (pure Python).
-        "moto[server]>=5,<6",
+        # servers on 127.0.0.1: moto's, and gcp-storage-emulator (pure Python). moto's S3
+        # backend and the two Flask packages its server needs, not moto[server], whose
+        # CloudFormation linter pulls in SymPy and NetworkX (about 150 MB) for nothing here.
+        "moto[s3]>=5,<6",
+        "flask>=2",
+        "flask-cors>=3",
         "gcp-storage-emulator>=2024.8",
         "pytest>=8",
         # The suite runs on every core (make test): ten minutes, not forty, on two cores.
