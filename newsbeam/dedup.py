@@ -3,7 +3,8 @@
 Rows are grouped twice, by article id and then by normalised-text fingerprint. In each
 group the row of smallest ``(rank, article_id, shard, index)`` is the article and the rest
 are ``duplicate``; in a group that an earlier run stored, that row is not kept either: it
-is ``seen`` (so a rerun says "11 already stored, 1 duplicate", as many as the output holds). The batch pipeline applies ``pick`` to each group after a GroupByKey
+is ``seen`` (so a rerun says "11 already stored, 1 duplicate", as many as the output
+holds). The batch pipeline applies ``pick`` to each group after a GroupByKey
 (``newsbeam.transforms.dedup``); a stream batch applies ``select_new`` to its rows in memory.
 """
 
