@@ -111,13 +111,12 @@ def _aggregate(output: str, since: str | None, until: str | None, thorough: bool
         con.execute("CREATE VIEW f AS SELECT * FROM f_all WHERE day IS NOT NULL")
         agg.total, agg.undated = con.execute("SELECT count(*), count(*) - count(day) FROM f_all").fetchone()
         agg.first, agg.last = con.execute("SELECT min(day), max(day) FROM f").fetchone()
+    if agg.total:
+        _totals(con, agg)
     if agg.total and agg.first is not None:
         span = (agg.last - agg.first).days + 1
         agg.bucket = "day" if span <= MAX_DAILY_BUCKETS else ("week" if span / 7 <= MAX_WEEKLY_BUCKETS else "month")
         b = f"CAST(date_trunc('{agg.bucket}', day) AS DATE)"
-        agg.sources = con.execute(
-            "SELECT coalesce(source, 'unknown') s, count(*) n FROM f GROUP BY s ORDER BY n DESC, s"
-        ).fetchall()
         top = [s for s, _ in agg.sources[:TOP_SOURCES]]
         agg.by_source_time = con.execute(
             f"SELECT {b} t, CASE WHEN coalesce(source, 'unknown') IN (SELECT unnest(?)) "
@@ -137,8 +136,6 @@ def _aggregate(output: str, since: str | None, until: str | None, thorough: bool
             f"SELECT s.claim_id, any_value(s.target), {b} t, s.label, count(*) "
             "FROM (SELECT day, unnest(stances) s FROM f) GROUP BY s.claim_id, t, s.label ORDER BY 1, 3, 4"
         ).fetchall()
-    if agg.total:
-        _totals(con, agg)
     if errors:
         agg.errors = con.execute(
             f"SELECT stage, error_type, count(*) n FROM {errors} GROUP BY ALL ORDER BY n DESC, stage, error_type"
@@ -199,15 +196,19 @@ def _stories(con, bucket: str) -> tuple[list[tuple], int]:
 
 
 def _unreadable(path: str, thorough: bool) -> str | None:
-    """Why a local Parquet file cannot be read (its footer, or with ``thorough`` every page), or None."""
+    """Why a local Parquet file cannot be read (its footer, the rule every reader follows:
+    ``newsbeam.dataset.unreadable_reason``; with ``thorough`` every page too), or None."""
     import pyarrow as pa
+    import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
+    from newsbeam.dataset import unreadable_reason
+
+    reason = unreadable_reason(pafs.LocalFileSystem(), path)
+    if reason is not None or not thorough:
+        return reason
     try:
-        if thorough:
-            pq.read_table(path)
-        else:
-            pq.read_metadata(path)
+        pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
     return None

@@ -124,12 +124,9 @@ WEIGHTS = Path(__file__).resolve().parent / "tagging" / "models" / "story_weight
 
 
 @functools.lru_cache(maxsize=1)
-def _weight_table() -> tuple[np.ndarray, np.ndarray, float]:
-    """(sorted word hashes, weights, an unseen word's weight): ``training/train_stories.py``."""
-    return load_weights()
-
-
-def load_weights() -> tuple[np.ndarray, np.ndarray, float]:
+def weight_table() -> tuple[np.ndarray, np.ndarray, float]:
+    """(sorted word hashes, weights, an unseen word's weight): ``training/train_stories.py``.
+    Read once per process; the launcher's start-up check reads it first."""
     with np.load(WEIGHTS, allow_pickle=False) as table:
         return table["hashes"], table["weights"].astype(np.float64), float(table["unseen"])
 
@@ -159,7 +156,7 @@ class WordWeights:
     """
 
     def __init__(self, signatures=()):
-        table, values, unseen = _weight_table()
+        table, values, unseen = weight_table()
         self._table, self._prior, self._unseen_prior = table, np.exp(-values), float(np.exp(-unseen))
         docs = [_words(sig) for sig in signatures if sig]
         self._n = len(docs)

@@ -678,20 +678,20 @@ class _PipeGuard:
             return len(text)
 
     def flush(self):
+        self._guarded(self._stream.flush)
+
+    def close(self):
+        self._guarded(self._stream.close)
+
+    def _guarded(self, call):
         try:
-            self._stream.flush()
+            call()
         except BrokenPipeError:
             self._lost()
 
     def _lost(self):
         self.closed_by_reader = True
         _stdout_to_devnull()
-
-    def close(self):
-        try:
-            self._stream.close()
-        except BrokenPipeError:
-            self._lost()
 
     def __enter__(self):
         return self

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsbeam.tagging.features import SparseTfidf, ngrams
+from newsbeam.tagging.features import SparseTfidf, ngrams, probability
 from newsbeam.tagging.prefilter import text_prefixes, word_prefixes
 
 NONE = "NONE"
@@ -177,7 +177,7 @@ class ArticleEvents:
             return None
         ranked = np.sort(combined)[::-1]
         features = confidence_features(float(ranked[0]), float(ranked[1]), self.threshold, cue, texts)
-        return round(float(1.0 / (1.0 + np.exp(-float(features @ self.calibration)))), 4)
+        return probability(features, self.calibration)
 
     def sentence_probs(self, sentences: list[str]) -> np.ndarray:
         return self.probs_and_cue(sentences)[0]
@@ -261,8 +261,8 @@ class EventModel(ArticleEvents):
         # The n-gram indices of the event types' cue tokens (not the non-event cues'):
         # whether a sentence holds one is a feature of the confidence.
         vocabulary = self.vectorizer.vocabulary
-        self._cue_index = np.asarray(sorted(i for g, i in vocabulary.items()
-                                            if g.startswith("__cue_") and g != f"__cue_{NONE}"), np.int32)
+        self._is_cue = np.zeros(len(vocabulary), bool)
+        self._is_cue[[i for g, i in vocabulary.items() if g.startswith("__cue_") and g != f"__cue_{NONE}"]] = True
         # (features, labels), rows contiguous: an article's n-grams gather their weights at once.
         self._coef_t = np.ascontiguousarray(self.coef.T)
 
@@ -291,8 +291,7 @@ class EventModel(ArticleEvents):
         # states no event: the intercepts alone would name one out of thin air.
         out[:, none] = 1.0
         features = [self.vectorizer.transform(sentence) for sentence in sentences]
-        cue = bool(len(self._cue_index)) and any(np.isin(idx, self._cue_index, assume_unique=True).any()
-                                                 for idx, _ in features if len(idx))
+        cue = any(self._is_cue[idx].any() for idx, _ in features)
         rows = [i for i, (idx, _) in enumerate(features) if len(idx) >= MIN_FEATURES]
         if not rows:
             return out, cue

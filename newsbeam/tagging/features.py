@@ -65,6 +65,12 @@ def ngrams(text: str, bigrams: bool = True, stop: bool = True) -> list[str]:
     return grams
 
 
+def probability(features: np.ndarray, weights: np.ndarray) -> float:
+    """A logistic calibration's probability (the events' and the stances' confidence),
+    rounded as every score the tagger gives."""
+    return round(float(1.0 / (1.0 + np.exp(-float(features @ weights)))), 4)
+
+
 class SparseTfidf:
     """TF-IDF with sublinear tf and l2 norm over a fixed vocabulary (scikit-learn compatible)."""
 

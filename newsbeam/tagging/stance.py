@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from newsbeam.tagging.features import STOPWORDS, tokens
+from newsbeam.tagging.features import STOPWORDS, probability, tokens
 
 LABELS = ("agree", "disagree", "discuss", "unrelated")
 
@@ -174,8 +174,7 @@ class StanceModel:
         saw (docs/tags.md)."""
         if self.confidence_weights is None:
             return None
-        z = float(confidence_features(label, score, sentences) @ self.confidence_weights)
-        return round(float(1.0 / (1.0 + np.exp(-z))), 4)
+        return probability(confidence_features(label, score, sentences), self.confidence_weights)
 
     @property
     def size(self) -> int:

@@ -129,7 +129,7 @@ def check_story_weights() -> None:
     """The story weights file (``newsbeam.stories``) as the tagger's files are checked."""
     from newsbeam import stories
 
-    _load_model(stories.WEIGHTS, lambda _p: stories.load_weights())
+    _load_model(stories.WEIGHTS, lambda _p: stories.weight_table())
 
 
 # The name in every row's ``tag_model``: which recipe made the models (training/), bumped
@@ -211,8 +211,8 @@ class Tagger:
         (ISO 639-1) outside LANGUAGES leaves it untagged."""
         from newsbeam.tags import TagInput, compute_tags, untagged
 
-        language = language_code(language) if language else None
-        if language and language not in LANGUAGES:
+        # A language given but not English once normalised (en-US, EN: en) leaves it untagged.
+        if language and language_code(language) not in LANGUAGES:
             return TagResult(untagged())
         # The first MAX_SENTENCES are all that is tagged: split only the text they can come from.
         sentences = article_sentences(text[:MAX_TAG_CHARS])[:MAX_SENTENCES]
